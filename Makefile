@@ -1,0 +1,43 @@
+# Two commands from a fresh clone: `make run` and `make test` (README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: run test lint install install-dev worker bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Migrate, seed an empty database, then serve the app and the mail worker together.
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask crm seed-demo --if-empty
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/flask crm worker & \
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+worker: install
+	$(BIN)/flask crm worker
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,124 @@
+"""Configuration classes. Every setting can come from the environment (CONTRACT §2)."""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CRM_INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(url):
+    """Use psycopg 3 for every PostgreSQL URL, whatever driver the URL names."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _development_secret_key():
+    """Generate a key once into instance/ so sessions survive restarts in development."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "Invest in Aalborg <noreply@investinaalborg.example>"
+    )
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "30"))
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    CRM_PUBLIC_RATE_LIMIT = os.environ.get("CRM_PUBLIC_RATE_LIMIT", "20 per minute")
+    CRM_FORM_MIN_SECONDS = float(os.environ.get("CRM_FORM_MIN_SECONDS", "3"))
+    CRM_LOGIN_RATE_LIMIT = os.environ.get("CRM_LOGIN_RATE_LIMIT", "10 per 15 minutes")
+    CRM_BASE_URL = os.environ.get("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    CRM_RETENTION_DAYS = int(os.environ.get("CRM_RETENTION_DAYS", "730"))
+    CRM_RESPONSE_TARGET_HOURS = int(os.environ.get("CRM_RESPONSE_TARGET_HOURS", "48"))
+    CRM_CORS_ORIGINS = [
+        o.strip() for o in os.environ.get("CRM_CORS_ORIGINS", "").split(",") if o.strip()
+    ]
+    CRM_TRUSTED_PROXIES = int(os.environ.get("CRM_TRUSTED_PROXIES", "0"))
+    CRM_ORGANISATION = "Invest in Aalborg"
+
+    # The public API refuses bodies over this size (CONTRACT §3); other forms are small too.
+    CRM_API_MAX_BODY = 64 * 1024
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    HSTS = False
+    PASSWORD_HASH_FAST = False
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-only-not-secret"  # noqa: S105 (tests only)
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    CRM_PUBLIC_RATE_LIMIT = "1000 per minute"
+    CRM_FORM_MIN_SECONDS = 0
+    MAIL_SERVER = None
+    # Flask-Mail suppresses sending under TESTING; the worker tests talk to a real SMTP server.
+    MAIL_SUPPRESS_SEND = False
+    PASSWORD_HASH_FAST = True
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name=None):
+    """The config class for CRM_ENV; production refuses to run without a SECRET_KEY."""
+    name = (name or os.environ.get("CRM_ENV", "development")).strip().lower()
+    if name not in CONFIGS:
+        raise RuntimeError(f"CRM_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    config = CONFIGS[name]
+    if name == "production" and not config.SECRET_KEY:
+        raise RuntimeError("SECRET_KEY must be set in production")
+    if name == "development" and not config.SECRET_KEY:
+        config.SECRET_KEY = _development_secret_key()
+    return config

@@ -1,0 +1,91 @@
+"""The investor-enquiry CRM: application factory."""
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import INSTANCE_DIR, config_for
+from crm.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+
+def create_app(config=None):
+    """Build the app from a config class (default: the one CRM_ENV names)."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(config or config_for())
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    configure_logging(app)
+    configure_proxies(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_template_helpers(app):
+    from crm.enquiries.options import SECTORS, TOPICS, country_name, label
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.add_template_filter(lambda code, lang="en": label(SECTORS, code, lang), "sector_label")
+    app.add_template_filter(lambda code, lang="en": label(TOPICS, code, lang), "topic_label")
+    app.add_template_filter(country_name, "country_name")
+
+
+def configure_logging(app):
+    if not app.logger.handlers or app.debug:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.logger.setLevel(logging.INFO)
+
+
+def configure_proxies(app):
+    """Trust X-Forwarded-For only for as many hops as CRM_TRUSTED_PROXIES says."""
+    hops = app.config["CRM_TRUSTED_PROXIES"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_extensions(app):
+    from crm.core import models  # noqa: F401  (every model, for Alembic and relationships)
+    from crm.staff import auth  # noqa: F401  (registers the user loader)
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app):
+    from crm.enquiries.api import bp as api_bp
+    from crm.enquiries.views import bp as public_bp
+
+    csrf.exempt(api_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+
+
+def register_errorhandlers(app):
+    from crm.core.errors import register
+
+    register(app)
+
+
+def register_commands(app):
+    from crm.cli import crm_group
+
+    app.cli.add_command(crm_group)
+
+
+def register_security_headers(app):
+    from crm.core.security import add_security_headers
+
+    app.after_request(add_security_headers)

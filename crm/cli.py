@@ -1,0 +1,81 @@
+"""`flask crm …`: the operators' commands (CONTRACT §8). Each calls a service."""
+
+import json
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from crm.staff.services import AccountInvalid, create_user
+
+crm_group = AppGroup("crm", help="Investor-enquiry CRM commands.")
+gdpr_group = AppGroup("gdpr", help="Data-subject requests and retention.")
+crm_group.add_command(gdpr_group)
+
+
+def _csv(value):
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@crm_group.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["manager", "admin"]), required=True)
+@click.option("--password", help="Prompted for when left out.")
+@click.option("--title", default="")
+@click.option("--sectors", default="", help="Comma-separated; none means all sectors.")
+@click.option("--topics", default="", help="Comma-separated; none means all topics.")
+@click.option("--languages", default="", help="Comma-separated: en,da.")
+def create_user_command(email, name, role, password, title, sectors, topics, languages):
+    """Create a staff account."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email=email, name=name, role=role, password=password, title=title,
+                           sectors=_csv(sectors), topics=_csv(topics), languages=_csv(languages))
+    except AccountInvalid as invalid:
+        for field, messages in invalid.fields.items():
+            click.echo(f"{field}: {' '.join(messages)}", err=True)
+        sys.exit(1)
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@crm_group.command("seed-demo")
+@click.option("--enquiries", "count", default=500, show_default=True, type=click.IntRange(min=0))
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database holds enquiries or staff.")
+def seed_demo_command(count, if_empty):
+    """Create demo staff and COUNT synthetic enquiries (bulk insert)."""
+    from crm.enquiries.seed import database_is_empty, read_demo_logins, seed_demo
+
+    if if_empty and not database_is_empty():
+        click.echo("The database holds data already; nothing seeded.")
+        logins = read_demo_logins()
+    else:
+        result = seed_demo(count)
+        click.echo(f"Seeded {result.enquiries} enquiries in {result.seconds:.1f} s.")
+        logins = result.logins or read_demo_logins()
+    if logins:
+        click.echo("Demo logins (http://127.0.0.1:5000/login):")
+        for email, password, role in logins:
+            click.echo(f"  {role:8} {email}  password: {password}")
+
+
+@crm_group.command("worker")
+@click.option("--once", is_flag=True, help="Deliver everything due now, then exit.")
+def worker_command(once):
+    """Deliver the outbox."""
+    from crm.notifications.worker import Worker, drain
+
+    if once:
+        click.echo(f"Handled {drain()} messages.")
+    else:
+        Worker().run()
+
+
+@gdpr_group.command("export")
+@click.option("--email", required=True)
+def gdpr_export_command(email):
+    """Print everything held about the person with EMAIL as JSON."""
+    from crm.gdpr.services import export_subject
+
+    click.echo(json.dumps(export_subject(email), indent=2, ensure_ascii=False))

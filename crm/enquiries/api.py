@@ -1,0 +1,96 @@
+"""The public JSON API (CONTRACT §3)."""
+
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_cors import CORS
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+
+from crm.core.security import client_address, user_agent
+from crm.enquiries.openapi import openapi_document
+from crm.enquiries.options import SECTORS, TOPICS, as_options, countries
+from crm.enquiries.policy import current_policy
+from crm.enquiries.services import IdempotencyConflict, submit_enquiry
+from crm.enquiries.validation import EnquiryInvalid
+from crm.enquiries.views import submission_limit
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@bp.record_once
+def _enable_cors(state):
+    CORS(state.app, resources={r"/api/v1/*": {"origins": state.app.config["CRM_CORS_ORIGINS"]}},
+         allow_headers=["Content-Type", "Idempotency-Key"], methods=["GET", "POST", "OPTIONS"])
+
+
+def _read_json_object():
+    """The body as a dict, or the contract's 413 / 415 / 400."""
+    limit = current_app.config["CRM_API_MAX_BODY"]
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the enquiry as application/json.")
+    request.max_content_length = limit  # also bounds a chunked body of unknown length
+    try:
+        body = json.loads(request.get_data(cache=False))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest("The body is not valid JSON.") from error
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body
+
+
+def _error(status, error, **extra):
+    response = jsonify({"error": error, **extra})
+    response.status_code = status
+    return response
+
+
+@bp.post("/enquiries")
+@submission_limit
+def create_enquiry():
+    body = _read_json_object()
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key and len(key) > MAX_IDEMPOTENCY_KEY:
+        return _error(400, "idempotency_key_too_long")
+    try:
+        submission = submit_enquiry(
+            body, source="api", ip_address=client_address(), user_agent=user_agent(),
+            idempotency_key=key,
+        )
+    except EnquiryInvalid as invalid:
+        return _error(422, "validation_failed", fields=invalid.fields)
+    except IdempotencyConflict:
+        return _error(409, "idempotency_key_reused",
+                      message="This Idempotency-Key was used with a different body.")
+    # A replay returns the first answer, status included.
+    response = jsonify(submission.as_json())
+    response.status_code = 201
+    if submission.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.get("/options")
+def options():
+    return jsonify({
+        "sectors": as_options(SECTORS),
+        "topics": as_options(TOPICS),
+        "countries": countries(),
+    })
+
+
+@bp.get("/privacy-policy")
+def privacy_policy():
+    policy = current_policy()
+    return jsonify({
+        "version": policy.version,
+        "text": policy.text,
+        "published_at": policy.published_at.isoformat().replace("+00:00", "Z"),
+    })
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())

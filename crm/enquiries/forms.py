@@ -1,0 +1,65 @@
+"""The public enquiry form. Validation lives in validate_enquiry; this form renders and guards."""
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+
+from crm.core.db import utcnow
+from crm.enquiries.options import LANGUAGES, SECTORS, TOPICS, countries, label
+
+
+class EnquiryForm(FlaskForm):
+    name = StringField("Your name")
+    email = EmailField("Email")
+    company = StringField("Company (optional)")
+    phone = TelField("Phone (optional)")
+    country = SelectField("Country", validate_choice=False)
+    sector = SelectField("Sector", validate_choice=False)
+    topic = SelectField("What would you like to talk about?", validate_choice=False)
+    message = TextAreaField("Message")
+    language = SelectField("Preferred language", validate_choice=False)
+    consent = BooleanField("I accept that my contact information is processed in accordance with "
+                           "Invest in Aalborg's privacy policy.")
+    policy_version = HiddenField()
+    # Honeypot: hidden from people by CSS and aria-hidden; bots fill it in.
+    website = StringField("Leave this field empty")
+    started = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", "Choose a country")] + [(c["code"], c["label"]) for c in countries()]
+        self.sector.choices = [("", "Choose a sector")] + [(code, label(SECTORS, code)) for code in SECTORS]
+        self.topic.choices = [("", "Choose a topic")] + [(code, label(TOPICS, code)) for code in TOPICS]
+        self.language.choices = [(code, label(LANGUAGES, code)) for code in LANGUAGES]
+
+    def as_submission(self):
+        """The posted values as the service expects them (the same names as the JSON API)."""
+        fields = ("name", "email", "company", "phone", "country", "sector", "topic", "message",
+                  "language", "policy_version")
+        raw = {field: self[field].data for field in fields}
+        raw["consent"] = bool(self.consent.data)
+        return raw
+
+
+def _trap_serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="enquiry-form-started")
+
+
+def issue_time_trap():
+    """A signed token of when the form was served."""
+    return _trap_serializer().dumps("form")
+
+
+def looks_automated(form):
+    """True when the honeypot is filled or the form came back too fast to be a person's."""
+    if form.website.data:
+        return True
+    min_seconds = current_app.config["CRM_FORM_MIN_SECONDS"]
+    if not min_seconds:
+        return False
+    try:
+        _, signed_at = _trap_serializer().loads(form.started.data or "", return_timestamp=True)
+    except BadSignature:  # missing or forged: not a form this site served
+        return True
+    return (utcnow() - signed_at).total_seconds() < min_seconds

@@ -1,0 +1,142 @@
+"""Data subjects, their enquiries, the consent they gave and the timeline of each enquiry."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.db import UTCDateTime, utcnow
+from crm.extensions import db
+
+STATUSES = ("new", "contacted", "qualified", "meeting", "proposal", "won", "lost", "spam")
+CLOSED_STATUSES = ("won", "lost", "spam")
+
+
+class PrivacyPolicy(db.Model):
+    __tablename__ = "privacy_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    # SHA-256 of the exact text shown, so that a consent can be tied to the words it accepted.
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Contact(db.Model):
+    """The data subject, keyed by normalised email."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    company: Mapped[str] = mapped_column(sa.String(200), default="")
+    phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    country: Mapped[str] = mapped_column(sa.String(2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    enquiries: Mapped[list["Enquiry"]] = relationship(back_populates="contact")
+
+
+class Enquiry(db.Model):
+    __tablename__ = "enquiries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    sector: Mapped[str] = mapped_column(sa.String(20), index=True)
+    topic: Mapped[str] = mapped_column(sa.String(30), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    language: Mapped[str] = mapped_column(sa.String(2), default="en")
+    source: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(12), default="new")
+    lost_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    next_follow_up_on: Mapped[date | None] = mapped_column(sa.Date)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Retention counts from the last thing that happened to the enquiry.
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The investment project's facts, filled in as the lead matures.
+    project_type: Mapped[str | None] = mapped_column(sa.String(30))
+    planned_jobs: Mapped[int | None]
+    realised_jobs: Mapped[int | None]
+    planned_capex_eur: Mapped[int | None] = mapped_column(sa.BigInteger)
+    realised_capex_eur: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    contact: Mapped[Contact] = relationship(back_populates="enquiries")
+    assignee = relationship("User", foreign_keys=[assignee_id])
+    consents: Mapped[list["Consent"]] = relationship(back_populates="enquiry")
+    activities: Mapped[list["Activity"]] = relationship(
+        back_populates="enquiry", order_by="Activity.id"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        # The inbox filters by assignee and status, newest first; overdue looks at follow-ups.
+        sa.Index("ix_enquiries_assignee_status_created", "assignee_id", "status", "created_at"),
+        sa.Index("ix_enquiries_status_created", "status", "created_at"),
+        sa.Index("ix_enquiries_follow_up", "next_follow_up_on", "status"),
+        sa.Index("ix_enquiries_status_last_activity", "status", "last_activity_at"),
+    )
+
+    @property
+    def is_closed(self):
+        return self.status in CLOSED_STATUSES
+
+
+class Consent(db.Model):
+    """Proof of consent: who agreed to which exact policy text, when, how and from where."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    enquiry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enquiries.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(sa.String(40), default="enquiry_handling")
+    lawful_basis: Mapped[str] = mapped_column(sa.String(30), default="consent")
+    policy_version: Mapped[str] = mapped_column(sa.String(20))
+    policy_sha256: Mapped[str] = mapped_column(sa.String(64))
+    method: Mapped[str] = mapped_column(sa.String(10))
+    evidence: Mapped[str | None] = mapped_column(sa.String(500))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enquiry: Mapped[Enquiry | None] = relationship(back_populates="consents")
+    contact: Mapped[Contact] = relationship()
+
+
+class Activity(db.Model):
+    """One entry of an enquiry's timeline; `details` never repeats the contact's personal data."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enquiry_id: Mapped[int] = mapped_column(sa.ForeignKey("enquiries.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    enquiry: Mapped[Enquiry] = relationship(back_populates="activities")
+    actor = relationship("User")
+
+
+class IdempotencyKey(db.Model):
+    """The first answer given to an `Idempotency-Key`, replayed for 24 hours."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(sa.String(64))
+    enquiry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enquiries.id", ondelete="CASCADE"))
+    response: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,56 @@
+"""Small helpers shared by the tests."""
+
+import re
+
+import sqlalchemy as sa
+
+from crm.extensions import db
+
+
+def valid_payload(**overrides):
+    payload = {
+        "name": "Ada Jensen",
+        "email": "ada@example.com",
+        "company": "Nordic Implants ApS",
+        "phone": "+45 20 12 34 56",
+        "country": "DK",
+        "sector": "medtech",
+        "topic": "establishment",
+        "message": "We plan a European R&D site and would like to visit Aalborg.",
+        "consent": True,
+        "policy_version": "2026-01",
+        "language": "en",
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not ...}
+
+
+def count(app, model, *where):
+    """Rows of `model` now, read in a fresh app context (no stale snapshot)."""
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def all_rows(app, model):
+    with app.app_context():
+        rows = db.session.scalars(sa.select(model).order_by(model.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def stored_counts(app):
+    """How many rows each personal-data table holds: to prove that nothing was stored."""
+    from crm.core.models import Activity, Consent, Contact, Enquiry, IdempotencyKey, OutboxMessage
+
+    return {m.__name__: count(app, m) for m in (Contact, Enquiry, Consent, Activity, OutboxMessage,
+                                                 IdempotencyKey)}
+
+
+NOTHING_STORED = {"Contact": 0, "Enquiry": 0, "Consent": 0, "Activity": 0, "OutboxMessage": 0,
+                  "IdempotencyKey": 0}
+
+
+def hidden_value(html, name):
+    match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
+        rf'value="([^"]*)"[^>]*name="{name}"', html)
+    return match.group(1) if match else None
