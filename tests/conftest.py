@@ -130,3 +130,38 @@ def smtp_server():
 @pytest.fixture
 def smtp_app(make_app, smtp_server):
     return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a staff account: make_user(role="admin", email=…, password=…)."""
+    from crm.staff.services import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(role="manager", email=None, name=None, password="correct horse battery staple", **kwargs):
+        n = next(counter)
+        with app.app_context():
+            user = create_user(email=email or f"{role}{n}@investinaalborg.example",
+                               name=name or f"{role.title()} {n}", role=role, password=password,
+                               **kwargs)
+            user_id = user.id
+        return user_id
+
+    return make
+
+
+@pytest.fixture
+def login(app):
+    """Log `client` in as the user with `user_id`.
+
+    For now this writes Flask-Login's session key directly; the staff-accounts work replaces it
+    with a real POST /login, keeping this signature.
+    """
+
+    def do_login(client, user_id):
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user_id)
+            session["_fresh"] = True
+
+    return do_login

@@ -9,6 +9,10 @@ CSP = (
 )
 
 
+# Pages that show personal data or credentials must never be stored by a browser or proxy.
+PRIVATE_PREFIXES = ("/staff", "/admin", "/login", "/logout", "/password", "/account")
+
+
 def add_security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -19,7 +23,7 @@ def add_security_headers(response):
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if current_app.config.get("HSTS"):
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if request.blueprint in {"staff", "admin", "auth"}:
+    if request.path.startswith(PRIVATE_PREFIXES):
         headers["Cache-Control"] = "no-store"
     return response
 

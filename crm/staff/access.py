@@ -1,0 +1,48 @@
+"""Access control for staff and admin routes, decided on the server on every request."""
+
+from functools import wraps
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+from crm.core.audit import record_audit
+from crm.core.security import client_address
+from crm.extensions import db
+
+
+def _to_login():
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def staff_required(view):
+    """Any active staff member; anonymous visitors go to the login page."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return _to_login()
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view):
+    """Admins only: anonymous → login, a manager → 403 (and the refusal is audited)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return _to_login()
+        if not current_user.is_admin:
+            refuse(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def refuse(status):
+    """Record a refused access in the audit log, then answer `status` (403 or 404)."""
+    record_audit("access.denied", actor=current_user, target_type="path",
+                 target_id=request.path[:64], ip_address=client_address())
+    db.session.commit()
+    abort(status)
