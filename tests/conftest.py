@@ -89,7 +89,8 @@ def make_app(database_url):
 
     def make(**overrides):
         app = create_app(config_class(database_url, **overrides))
-        apps.append(app)
+        if "SQLALCHEMY_DATABASE_URI" not in overrides:  # only the test database is emptied
+            apps.append(app)
         return app
 
     yield make

@@ -31,9 +31,12 @@ def _read_json_object():
         raise RequestEntityTooLarge()
     if not request.is_json:
         raise UnsupportedMediaType("Send the enquiry as application/json.")
-    request.max_content_length = limit  # also bounds a chunked body of unknown length
+    # Read one byte past the limit, so that a chunked body of unknown length is bounded too.
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
     try:
-        body = json.loads(request.get_data(cache=False))
+        body = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest("The body is not valid JSON.") from error
     if not isinstance(body, dict):
