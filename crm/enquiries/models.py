@@ -140,3 +140,5 @@ class IdempotencyKey(db.Model):
     enquiry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enquiries.id", ondelete="CASCADE"))
     response: Mapped[dict] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    enquiry: Mapped[Enquiry | None] = relationship()

@@ -64,7 +64,7 @@ def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency
             if idempotency_key:
                 db.session.add(IdempotencyKey(
                     key=idempotency_key, request_sha256=fingerprint,
-                    enquiry_id=submission[1].id, response=submission[0].as_json(),
+                    enquiry=submission[1], response=submission[0].as_json(),
                 ))
             db.session.commit()
             return submission[0]
@@ -90,6 +90,8 @@ def _replay(key, fingerprint):
 
 def _store(clean, policy, source, ip_address, user_agent):
     now = utcnow()
+    # Read everything first: no autoflush mid-way, one flush of all new rows at commit.
+    admins = _staff_to_notify()
     contact = db.session.scalar(sa.select(Contact).where(Contact.email == clean["email"]))
     if contact is None:
         contact = Contact(email=clean["email"], created_at=now)
@@ -112,13 +114,18 @@ def _store(clean, policy, source, ip_address, user_agent):
         ip_address=ip_address, user_agent=user_agent,
     ))
     db.session.add(Activity(enquiry=enquiry, kind="created", details={"source": source}, created_at=now))
-    db.session.flush()
-
-    _queue_enquiry_emails(enquiry, contact)
+    _queue_enquiry_emails(enquiry, contact, admins)
     return Submission(reference=enquiry.reference), enquiry
 
 
-def _queue_enquiry_emails(enquiry, contact):
+def _staff_to_notify():
+    # Until the assignment engine names a manager, the admins hear of every new enquiry.
+    return db.session.scalars(
+        sa.select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
+    ).all()
+
+
+def _queue_enquiry_emails(enquiry, contact, admins):
     base_url = current_app.config["CRM_BASE_URL"]
     ack = queue_email(
         "enquiry_received", contact.email, "enquiries/received", language=enquiry.language,
@@ -128,10 +135,6 @@ def _queue_enquiry_emails(enquiry, contact):
     db.session.add(Activity(
         enquiry=enquiry, kind="email_queued", details={"kind": ack.kind, "to": "prospect"},
     ))
-    # Until the assignment engine names a manager, the admins hear of every new enquiry.
-    admins = db.session.scalars(
-        sa.select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
-    ).all()
     for admin in admins:
         queue_email(
             "enquiry_new_staff", admin.email, "enquiries/new_for_staff", enquiry=enquiry,

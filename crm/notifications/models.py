@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.db import UTCDateTime, utcnow
 from crm.extensions import db
@@ -39,6 +39,10 @@ class OutboxMessage(db.Model):
         sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True
     )
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    enquiry = relationship("Enquiry")
+    contact = relationship("Contact")
+    user = relationship("User")
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status"),

@@ -46,9 +46,10 @@ def queue_email(kind, recipient, template, *, language="en", enquiry=None, conta
         subject=subject,
         text=text,
         html=html,
-        enquiry_id=getattr(enquiry, "id", None),
-        contact_id=getattr(contact, "id", None),
-        user_id=getattr(user, "id", None),
+        # Objects, not ids: new rows get their keys in the one flush at commit.
+        enquiry=enquiry,
+        contact=contact,
+        user=user,
     )
     db.session.add(message)
     return message
