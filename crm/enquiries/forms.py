@@ -16,7 +16,7 @@ class EnquiryForm(FlaskForm):
     phone = TelField("Phone (optional)")
     country = SelectField("Country", validate_choice=False)
     sector = SelectField("Sector", validate_choice=False)
-    topic = SelectField("What would you like to talk about?", validate_choice=False)
+    topic = SelectField("Topic", validate_choice=False)
     message = TextAreaField("Message")
     language = SelectField("Preferred language", validate_choice=False)
     consent = BooleanField("I accept that my contact information is processed in accordance with "

@@ -21,7 +21,7 @@ def test_a_prospect_corrects_a_mistake_and_gets_a_reference(app, live_server, pa
     page.get_by_label("Company (optional)").fill("Limfjord Robotics ApS")
     page.get_by_label("Country").select_option("DK")
     page.get_by_label("Sector").select_option("robotics")
-    page.get_by_label("What would you like to talk about?").select_option("establishment")
+    page.get_by_label("Topic", exact=True).select_option("establishment")
     page.get_by_label("Message").fill("Vi overvejer en afdeling i Aalborg.")
     page.get_by_label("Preferred language").select_option("da")
     page.get_by_role("button", name="Send enquiry").click()
