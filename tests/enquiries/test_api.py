@@ -354,3 +354,28 @@ def test_cors_allows_only_configured_origins(make_app):
     assert "idempotency-key" in preflight.headers["Access-Control-Allow-Headers"].lower()
     other = client.post(URL, json=valid_payload(), headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_concurrent_retries_with_one_key_store_one_enquiry(app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(_):
+        return app.test_client().post(URL, json=valid_payload(), headers={"Idempotency-Key": "race-1"})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(send, range(12)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json["reference"] for r in responses}) == 1
+    assert count(app, Enquiry) == 1 and count(app, Contact) == 1
+
+
+def test_concurrent_first_enquiries_from_one_email_make_one_contact(app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(i):
+        return app.test_client().post(URL, json=valid_payload(message=f"Message {i}"))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = [r.status_code for r in pool.map(send, range(12))]
+    assert statuses == [201] * 12
+    assert count(app, Contact) == 1 and count(app, Enquiry) == 12
