@@ -1,6 +1,6 @@
 """The public enquiry form. Validation lives in validate_enquiry; this form renders and guards."""
 
-from flask import current_app
+from flask import current_app, session
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
@@ -33,13 +33,20 @@ class EnquiryForm(FlaskForm):
         self.topic.choices = [("", "Choose a topic")] + [(code, label(TOPICS, code)) for code in TOPICS]
         self.language.choices = [(code, label(LANGUAGES, code)) for code in LANGUAGES]
 
-    def as_submission(self):
-        """The posted values as the service expects them (the same names as the JSON API)."""
+    def as_submission(self, shown_policy_version):
+        """The posted values as the service expects them (the same names as the JSON API).
+
+        A post without `policy_version` accepted the policy the page showed: the current one.
+        """
         fields = ("name", "email", "company", "phone", "country", "sector", "topic", "message",
                   "language", "policy_version")
         raw = {field: self[field].data for field in fields}
+        raw["policy_version"] = raw["policy_version"] or shown_policy_version
         raw["consent"] = bool(self.consent.data)
         return raw
+
+
+TRAP_SESSION_KEY = "enquiry_form_served"
 
 
 def _trap_serializer():
@@ -47,8 +54,14 @@ def _trap_serializer():
 
 
 def issue_time_trap():
-    """A signed token of when the form was served."""
-    return _trap_serializer().dumps("form")
+    """A signed token of when the form was served, for the hidden field and the session.
+
+    The hidden field times each copy of the form exactly; the session (signed, and needed for
+    the CSRF token anyway) still times a client that posts only the documented fields.
+    """
+    token = _trap_serializer().dumps("form")
+    session[TRAP_SESSION_KEY] = token
+    return token
 
 
 def looks_automated(form):
@@ -58,8 +71,9 @@ def looks_automated(form):
     min_seconds = current_app.config["CRM_FORM_MIN_SECONDS"]
     if not min_seconds:
         return False
+    token = form.started.data or session.get(TRAP_SESSION_KEY) or ""
     try:
-        _, signed_at = _trap_serializer().loads(form.started.data or "", return_timestamp=True)
+        _, signed_at = _trap_serializer().loads(token, return_timestamp=True)
     except BadSignature:  # missing or forged: not a form this site served
         return True
     return (utcnow() - signed_at).total_seconds() < min_seconds

@@ -49,7 +49,7 @@ def enquire():
         return redirect(url_for("public.thanks"), code=303)
     try:
         submission = submit_enquiry(
-            form.as_submission(), source="form", ip_address=client_address(), user_agent=user_agent()
+            form.as_submission(policy.version), source="form", ip_address=client_address(), user_agent=user_agent()
         )
     except EnquiryInvalid as invalid:
         for field, messages in invalid.fields.items():

@@ -114,17 +114,38 @@ def test_a_form_posted_back_too_fast_is_treated_like_the_honeypot(make_app):
         assert count(app, Enquiry) == 1
 
 
-@pytest.mark.parametrize("started", [..., "", "bm90LXNpZ25lZA.forged.sig"], ids=["missing", "empty", "forged"])
-def test_a_missing_or_forged_time_trap_is_treated_like_the_honeypot(make_app, started):
+def test_a_forged_time_trap_is_treated_like_the_honeypot(make_app):
     app = make_app(CRM_FORM_MIN_SECONDS=3)
     client = app.test_client()
     with freeze_time(datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)) as clock:
         fields = form_fields(client)
         clock.tick(timedelta(seconds=30))
-        data = {**fields, **valid_payload(), "consent": "y", "started": started}
-        if started is ...:
-            data.pop("started")
+        data = {**fields, **valid_payload(), "consent": "y", "started": "bm90LXNpZ25lZA.forged.sig"}
         assert client.post("/enquire", data=data).status_code == 303
+    assert stored_counts(app) == NOTHING_STORED
+
+
+def test_a_client_posting_only_the_documented_fields_is_timed_by_its_session(make_app):
+    """Without the hidden `started` and `policy_version` fields, the signed session still times
+    the form, and the consent is to the policy the page showed."""
+    app = make_app(CRM_FORM_MIN_SECONDS=3)
+    client = app.test_client()
+    with freeze_time(datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)) as clock:
+        token = form_fields(client)["csrf_token"]
+        data = {**valid_payload(policy_version=...), "consent": "y", "csrf_token": token}
+        clock.tick(timedelta(seconds=1))
+        assert client.post("/enquire", data=data).status_code == 303
+        assert stored_counts(app) == NOTHING_STORED
+        clock.tick(timedelta(seconds=3))
+        assert client.post("/enquire", data=data).status_code == 303
+    assert all_rows(app, Consent)[0].policy_version == "2026-01"
+    assert count(app, Enquiry) == 1
+
+
+def test_a_post_without_any_served_form_is_treated_like_the_honeypot(make_app):
+    app = make_app(CRM_FORM_MIN_SECONDS=3, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    assert client.post("/enquire", data={**valid_payload(), "consent": "y"}).status_code == 303
     assert stored_counts(app) == NOTHING_STORED
 
 
