@@ -52,7 +52,7 @@ def _check_account_fields(errors, *, email=None, name=None, role, title, sectors
                           languages=()):
     if email is not None:
         try:
-            email = normalise_email(email or "")
+            email = normalise_email((email or "").strip())
         except EmailNotValidError as error:
             errors["email"] = [str(error)]
         else:
@@ -168,6 +168,16 @@ def reactivate_user(user, *, actor, ip_address=None):
     db.session.commit()
 
 
+def login_email(value):
+    """The normalised form of an email typed at login, or None when it cannot be an address."""
+    if not isinstance(value, str) or len(value) > 320:
+        return None
+    try:
+        return normalise_email(value.strip())
+    except EmailNotValidError:
+        return None
+
+
 def authenticate(email, password, *, ip_address=None):
     """The active user with this email and password, or None (and the failure is audited).
 
@@ -175,10 +185,7 @@ def authenticate(email, password, *, ip_address=None):
     same audit action, so neither the answer nor its timing tells them apart.
     """
     global _DUMMY_HASH
-    try:
-        email = normalise_email(email or "")
-    except EmailNotValidError:
-        email = None
+    email = login_email(email)
     user = db.session.scalar(sa.select(User).where(User.email == email)) if email else None
     if user is None or user.password_hash is None:
         _DUMMY_HASH = _DUMMY_HASH or hash_password("not a password of anyone here")
@@ -236,12 +243,9 @@ def change_password(user, *, current_password, new_password, ip_address=None, us
 
 def request_password_reset(email, *, ip_address=None):
     """Email a reset link if `email` is an active account; does the same visible nothing else."""
-    try:
-        email = normalise_email(email or "")
-    except EmailNotValidError:
-        return
+    email = login_email(email)
     user = db.session.scalar(sa.select(User).where(User.email == email, User.active.is_(True)))
-    if user is None:
+    if email is None or user is None:
         return
     token = make_token(user, "password-reset")
     queue_email("password_reset", user.email, "staff/password_reset", user=user, name=user.name,

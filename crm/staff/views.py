@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 
 from crm.core.security import client_address, user_agent
-from crm.enquiries.validation import EmailNotValidError, normalise_email
 from crm.extensions import limiter
 from crm.staff.auth import SESSION_TOKEN_KEY
 from crm.staff.forms import PASSWORD_HINT, ForgotPasswordForm, LoginForm, NewPasswordForm, TwoFactorForm
@@ -19,6 +18,7 @@ from crm.staff.services import (
     authenticate,
     log_in,
     log_out,
+    login_email,
     request_password_reset,
     set_password_from_link,
     user_for_link,
@@ -46,10 +46,8 @@ def _failed(response):
 
 
 def _account_key():
-    try:
-        return "account:" + normalise_email(request.form.get("email", ""))
-    except EmailNotValidError:
-        return "account:" + request.form.get("email", "").strip().lower()[:254]
+    email = request.form.get("email", "")
+    return "account:" + (login_email(email) or email.strip().lower()[:254])
 
 
 def _pending_key():
