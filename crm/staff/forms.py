@@ -10,6 +10,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -64,7 +65,7 @@ class CheckboxesField(SelectMultipleField):
 
 
 def _role_choices():
-    return [(role, role.title()) for role in ROLES]
+    return [SelectChoice(role, role.title()) for role in ROLES]
 
 
 class UserForm(FlaskForm):
@@ -73,8 +74,8 @@ class UserForm(FlaskForm):
     title = StringField("Title", description="For example: Senior Investment Manager")
     role = SelectField("Role", choices=_role_choices())
     sectors = CheckboxesField("Sectors covered (none: all)",
-                              choices=[(c, label(SECTORS, c)) for c in SECTORS])
-    topics = CheckboxesField("Topics covered (none: all)", choices=[(c, label(TOPICS, c)) for c in TOPICS])
+                              choices=[SelectChoice(c, label(SECTORS, c)) for c in SECTORS])
+    topics = CheckboxesField("Topics covered (none: all)", choices=[SelectChoice(c, label(TOPICS, c)) for c in TOPICS])
     away_until = DateField("Away until", validators=[Optional()])
 
 

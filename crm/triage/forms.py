@@ -1,7 +1,7 @@
 """Forms of the triage pages."""
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 
 
 class AssignForm(FlaskForm):
@@ -10,5 +10,5 @@ class AssignForm(FlaskForm):
     def __init__(self, staff, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.assignee_id.choices = [
-            (user.id, f"{user.name} ({user.title or user.role})") for user in staff
+            SelectChoice(user.id, f"{user.name} ({user.title or user.role})") for user in staff
         ]
