@@ -169,7 +169,8 @@ def test_an_admin_invites_a_person_who_sets_a_password_and_logs_in(app, make_use
     assert response.status_code == 303
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == "new.person@investinaalborg.example"))
-        assert (user.password_hash, user.role, user.sectors, user.topics) == (None, "manager", ["medtech", "robotics"], ["talent"])
+        assert (user.password_hash, user.role) == (None, "manager")
+        assert (user.sectors, user.topics) == (["medtech", "robotics"], ["talent"])
     subject, recipient, path = mailed_link(app, "staff_invite")
     assert recipient == "new.person@investinaalborg.example" and path.startswith("/password/set/")
     person = app.test_client()

@@ -174,7 +174,8 @@ def test_a_wrong_current_password_changes_nothing(app, client, make_user, login)
                   "confirm": "short"},
                  {"current_password": "correct horse battery staple", "password": "a brand new passphrase",
                   "confirm": "another passphrase"}):
-        response = client.post("/account/password", data={**data, "csrf_token": csrf_token(client, "/account/password")})
+        token = csrf_token(client, "/account/password")
+        response = client.post("/account/password", data={**data, "csrf_token": token})
         assert response.status_code == 422
     with app.app_context():
         assert db.session.get(User, user_id).password_hash == before
