@@ -56,7 +56,7 @@ def hidden_value(html, name):
     return match.group(1) if match else None
 
 
-def csrf_token(client, path="/login"):
+def csrf_token(client, path="/password/forgot"):
     """The CSRF token of `client`'s session, read from a page that renders a form."""
     return hidden_value(client.get(path).text, "csrf_token")
 
