@@ -79,6 +79,14 @@ class Config:
     HSTS = False
     PASSWORD_HASH_FAST = False
 
+    # Staff sessions (CONTRACT §5): ended server-side after 30 idle minutes or 12 hours in all.
+    CRM_SESSION_IDLE_MINUTES = 30
+    CRM_SESSION_MAX_HOURS = 12
+    CRM_PASSWORD_RESET_MAX_AGE = 3600  # seconds a password-reset link stays valid
+    CRM_INVITE_MAX_AGE = 7 * 24 * 3600  # seconds an invitation link stays valid
+    # Admins must enrol TOTP before they reach /admin/ (on in production).
+    CRM_REQUIRE_ADMIN_2FA = False
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -102,6 +110,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
+    CRM_REQUIRE_ADMIN_2FA = True
 
 
 CONFIGS = {

@@ -67,10 +67,18 @@ def register_extensions(app):
 def register_blueprints(app):
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
+    from crm.staff.account import bp as account_bp
+    from crm.staff.admin import bp as admin_users_bp
+    from crm.staff.views import bp as auth_bp
+    from crm.triage.views import bp as staff_bp
 
     csrf.exempt(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(admin_users_bp)
 
 
 def register_errorhandlers(app):

@@ -154,15 +154,19 @@ def make_user(app):
 
 @pytest.fixture
 def login(app):
-    """Log `client` in as the user with `user_id`.
+    """Log `client` in as the user with `user_id` through the real form: GET /login, then POST
+    /login with its CSRF token and the password `make_user` gives by default (or `password`)."""
+    from crm.staff.models import User
+    from tests.helpers import hidden_value
 
-    For now this writes Flask-Login's session key directly; the staff-accounts work replaces it
-    with a real POST /login, keeping this signature.
-    """
-
-    def do_login(client, user_id):
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
+    def do_login(client, user_id, password="correct horse battery staple"):
+        with app.app_context():
+            email = db.session.get(User, user_id).email
+        page = client.get("/login")
+        response = client.post("/login", data={
+            "email": email, "password": password, "csrf_token": hidden_value(page.text, "csrf_token"),
+        })
+        assert response.status_code == 303, f"login of user {user_id} failed: {response.status_code}"
+        return response
 
     return do_login

@@ -5,7 +5,7 @@ from crm.core.audit import AuditLog
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey, PrivacyPolicy
 from crm.gdpr.models import ErasureTombstone
 from crm.notifications.models import OutboxMessage
-from crm.staff.models import User, UserSession
+from crm.staff.models import RecoveryCode, User, UserSession
 
 __all__ = [
     "Activity",
@@ -18,6 +18,7 @@ __all__ = [
     "IdempotencyKey",
     "OutboxMessage",
     "PrivacyPolicy",
+    "RecoveryCode",
     "User",
     "UserSession",
 ]

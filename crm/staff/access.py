@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from crm.core.audit import record_audit
@@ -35,6 +35,9 @@ def admin_required(view):
             return _to_login()
         if not current_user.is_admin:
             refuse(403)
+        if current_app.config["CRM_REQUIRE_ADMIN_2FA"] and not current_user.has_two_factor:
+            flash("Set up two-factor sign-in before you use the admin pages.", "info")
+            return redirect(url_for("account.two_factor"))
         return view(*args, **kwargs)
 
     return wrapped

@@ -1,10 +1,29 @@
-"""Flask-Login wiring: how a request's user is loaded."""
+"""Flask-Login wiring: a request's user is whoever owns the live server-side session."""
 
-from crm.extensions import db, login_manager
-from crm.staff.models import User
+from datetime import timedelta
+
+from flask import current_app, session
+
+from crm.extensions import login_manager
+from crm.staff.sessions import resume_session
+
+# The Flask session key that holds the server-side session's token.
+SESSION_TOKEN_KEY = "staff_session"  # noqa: S105 (a key name, not a secret)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to see this page."
+login_manager.login_message_category = "info"
+# The server-side session record does the real work; "basic" only marks a changed client non-fresh.
+login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader
 def load_user(user_id):
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
-    return user if user is not None and user.active else None
+    if not str(user_id).isdigit():
+        return None
+    config = current_app.config
+    return resume_session(
+        int(user_id), session.get(SESSION_TOKEN_KEY),
+        idle=timedelta(minutes=config["CRM_SESSION_IDLE_MINUTES"]),
+        max_age=timedelta(hours=config["CRM_SESSION_MAX_HOURS"]),
+    )

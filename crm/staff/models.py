@@ -28,6 +28,8 @@ class User(UserMixin, db.Model):
     languages: Mapped[list] = mapped_column(sa.JSON, default=list)
     away_until: Mapped[date | None] = mapped_column(sa.Date)
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # The last TOTP time step accepted, so that a code cannot be used twice.
+    totp_last_counter: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -40,6 +42,15 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self):
         return self.role == "admin"
+
+    @property
+    def has_two_factor(self):
+        return bool(self.totp_secret)
+
+    @property
+    def is_invited(self):
+        """Invited but has not yet chosen a password."""
+        return self.password_hash is None
 
     def covers(self, sector):
         return not self.sectors or sector in self.sectors
@@ -61,3 +72,15 @@ class UserSession(db.Model):
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
     user_agent: Mapped[str | None] = mapped_column(sa.String(300))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """A one-time two-factor recovery code; only its SHA-256 is stored (the code is random)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

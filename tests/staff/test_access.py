@@ -1,0 +1,91 @@
+"""Access control on every state-changing staff and admin URL, for every kind of visitor, with
+exact statuses; refusals change nothing. (Pages: test_access_pages.py.)"""
+
+import pytest
+import sqlalchemy as sa
+
+from crm.enquiries.models import Activity, Enquiry
+from crm.extensions import db
+from crm.staff.models import User
+from tests.helpers import count, csrf_token, make_enquiry
+
+VISITORS = ("anonymous", "manager", "other_manager", "admin")
+
+
+def build_world(app, make_user, login):
+    """Two managers and an admin, an enquiry of the first manager's and an unassigned one."""
+    ids = {"manager": make_user(role="manager"), "other_manager": make_user(role="manager"),
+           "admin": make_user(role="admin")}
+    refs = {"mine": make_enquiry(app, assignee_id=ids["manager"]), "unassigned": make_enquiry(app),
+            "missing": "AAL-0000-0000"}
+    clients = {}
+
+    def client_for(visitor, fresh=True):
+        if fresh or visitor not in clients:
+            clients[visitor] = app.test_client()
+            if visitor != "anonymous":
+                login(clients[visitor], ids[visitor])
+        return clients[visitor]
+
+    return ids, refs, client_for
+
+
+@pytest.fixture
+def world(app, make_user, login):
+    return build_world(app, make_user, login)
+
+
+def fill(template, ids, refs):
+    return template.format(**refs, manager_id=ids["manager"])
+
+
+def enquiry_state(app, reference):
+    with app.app_context():
+        enquiry = db.session.scalar(sa.select(Enquiry).where(Enquiry.reference == reference))
+        return enquiry.assignee_id, count(app, Activity, Activity.enquiry_id == enquiry.id)
+
+
+def user_state(app, user_id):
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        return user.role, user.active, user.title, user.sectors
+
+
+# (url template, form data builder, expected for each visitor)
+POST_CASES = [
+    ("/staff/enquiries/{unassigned}/assign", lambda ids: {"assignee_id": ids["other_manager"]},
+     (302, 403, 403, 303)),
+    ("/staff/enquiries/{mine}/assign", lambda ids: {"assignee_id": ids["other_manager"]},
+     (302, 403, 403, 303)),
+    ("/admin/users/{manager_id}", lambda ids: {"role": "admin", "title": "Boss"}, (302, 403, 403, 303)),
+    ("/admin/users/{manager_id}/deactivate", lambda ids: {}, (302, 403, 403, 303)),
+    ("/admin/users/{manager_id}/reactivate", lambda ids: {}, (302, 403, 403, 303)),
+    ("/admin/users/invite", lambda ids: {"email": "x@investinaalborg.example", "name": "X", "role": "manager"},
+     (302, 403, 403, 303)),
+]
+
+
+@pytest.mark.parametrize("template, data, expected", POST_CASES, ids=[c[0] for c in POST_CASES])
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_post_access(app, world, template, data, expected, visitor):
+    ids, refs, client_for = world
+    url = fill(template, ids, refs)
+    client = client_for(visitor)
+    before = (enquiry_state(app, refs["mine"]), enquiry_state(app, refs["unassigned"]),
+              user_state(app, ids["manager"]), count(app, User))
+    response = client.post(url, data={**data(ids), "csrf_token": csrf_token(client)})
+    status = expected[VISITORS.index(visitor)]
+    assert response.status_code == status
+    after = (enquiry_state(app, refs["mine"]), enquiry_state(app, refs["unassigned"]),
+             user_state(app, ids["manager"]), count(app, User))
+    if status == 303:
+        assert after != before or url.endswith("reactivate")
+    else:
+        assert after == before
+
+
+def test_a_manager_cannot_see_another_managers_enquiry_through_the_inbox(app, world):
+    ids, refs, client_for = world
+    page = client_for("other_manager").get(f"/staff/enquiries?assignee={ids['manager']}")
+    assert page.status_code == 200 and refs["mine"] not in page.text
+    assert refs["mine"] in client_for("manager").get("/staff/enquiries").text
