@@ -34,6 +34,7 @@ def register_template_helpers(app):
     from crm.enquiries.options import SECTORS, TOPICS, country_name, label
 
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.tests["existing_endpoint"] = lambda endpoint: endpoint in app.view_functions
     app.add_template_filter(lambda code, lang="en": label(SECTORS, code, lang), "sector_label")
     app.add_template_filter(lambda code, lang="en": label(TOPICS, code, lang), "topic_label")
     app.add_template_filter(country_name, "country_name")
