@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm.enquiries.models import STATUSES, Activity, Enquiry
+from crm.core.db import utcnow
+from crm.enquiries.models import CLOSED_STATUSES, STATUSES, Activity, Contact, Enquiry
 from crm.enquiries.options import SECTORS, TOPICS
 from crm.extensions import db
 
@@ -27,6 +28,8 @@ class InboxFilters:
     assignee: str = "all"  # me, unassigned, all, or a user id as text
     sector: str | None = None
     topic: str | None = None
+    q: str | None = None  # name, email, company or reference
+    overdue: bool = False  # next follow-up date in the past, enquiry still open
     page: int = 1
 
     @classmethod
@@ -37,6 +40,8 @@ class InboxFilters:
         sector = args.get("sector") or None
         topic = args.get("topic") or None
         page = args.get("page") or "1"
+        q = (args.get("q") or "").strip() or None
+        overdue = args.get("overdue") or "0"
         if status is not None and status not in STATUSES:
             raise FiltersInvalid("status")
         if assignee not in ASSIGNEE_WORDS and not (assignee.isdigit() and len(assignee) < 10):
@@ -47,12 +52,18 @@ class InboxFilters:
             raise FiltersInvalid("topic")
         if not page.isdigit() or not 1 <= int(page) <= 100_000:
             raise FiltersInvalid("page")
-        return cls(status=status, assignee=assignee, sector=sector, topic=topic, page=int(page))
+        if q is not None and len(q) > 200:
+            raise FiltersInvalid("q")
+        if overdue not in ("0", "1"):
+            raise FiltersInvalid("overdue")
+        return cls(status=status, assignee=assignee, sector=sector, topic=topic, q=q,
+                   overdue=overdue == "1", page=int(page))
 
     def as_args(self, **changes):
         values = {"status": self.status, "assignee": self.assignee, "sector": self.sector,
-                  "topic": self.topic, "page": self.page, **changes}
-        return {k: v for k, v in values.items() if v not in (None, "", "all", 1)}
+                  "topic": self.topic, "q": self.q, "overdue": 1 if self.overdue else None,
+                  "page": self.page, **changes}
+        return {k: v for k, v in values.items() if v not in (None, "", "all") and (k, v) != ("page", 1)}
 
 
 @dataclass
@@ -93,10 +104,24 @@ def inbox_page(viewer, filters):
         query = query.where(Enquiry.sector == filters.sector)
     if filters.topic:
         query = query.where(Enquiry.topic == filters.topic)
+    if filters.overdue:
+        query = query.where(Enquiry.next_follow_up_on < utcnow().date(), Enquiry.status.not_in(CLOSED_STATUSES))
+    if filters.q:
+        query = query.where(_matches(filters.q))
     query = (query.order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
              .limit(PAGE_SIZE + 1).offset((filters.page - 1) * PAGE_SIZE))
     rows = db.session.scalars(query).all()
     return InboxPage(enquiries=rows[:PAGE_SIZE], filters=filters, has_next=len(rows) > PAGE_SIZE)
+
+
+def _matches(text):
+    """Reference (exact, any case) or a case-insensitive substring of name, email or company."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    contact_ids = sa.select(Contact.id).where(sa.or_(
+        Contact.name.ilike(pattern, escape="\\"), Contact.email.ilike(pattern, escape="\\"),
+        Contact.company.ilike(pattern, escape="\\"),
+    ))
+    return sa.or_(Enquiry.reference == text.upper(), Enquiry.contact_id.in_(contact_ids))
 
 
 def enquiry_for(viewer, reference):

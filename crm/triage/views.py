@@ -6,10 +6,12 @@ from flask_login import current_user
 from crm.assignment.services import AssigneeInvalid, assign_enquiry
 from crm.core.security import client_address
 from crm.enquiries.models import STATUSES
+from crm.enquiries.options import SECTORS, TOPICS
 from crm.staff.access import admin_required, refuse, staff_required
 from crm.staff.queries import assignable_staff, staff_list, staff_member
 from crm.triage.forms import AssignForm
 from crm.triage.queries import FiltersInvalid, InboxFilters, enquiry_for, inbox_page
+from crm.triage.services import record_access
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -21,8 +23,10 @@ def inbox():
         filters = InboxFilters.from_args(request.args)
     except FiltersInvalid as invalid:
         abort(400, f"The filter “{invalid}” has a value this page does not know.")
-    return render_template("staff/inbox.html", page=inbox_page(current_user, filters),
-                           statuses=STATUSES, staff=assignable_staff())
+    page = inbox_page(current_user, filters)
+    record_access("enquiries.listed", current_user, client_address())
+    return render_template("staff/inbox.html", page=page, statuses=STATUSES, sectors=SECTORS, topics=TOPICS,
+                           staff=assignable_staff())
 
 
 def _visible_enquiry(reference):
@@ -43,7 +47,9 @@ def _render_detail(enquiry, assign_form=None, status=200):
 @bp.get("/enquiries/<reference>")
 @staff_required
 def enquiry(reference):
-    return _render_detail(_visible_enquiry(reference))
+    enquiry = _visible_enquiry(reference)
+    record_access("enquiry.viewed", current_user, client_address(), enquiry=enquiry)
+    return _render_detail(enquiry)
 
 
 @bp.post("/enquiries/<reference>/assign")
