@@ -321,6 +321,31 @@ def test_openapi_describes_the_three_routes(client):
     assert refs and set(refs) <= set(doc["components"]["schemas"])
 
 
+def _schema_validator(doc, name):
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]},
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_openapi_document_is_valid_openapi_3_1(client):
+    from openapi_spec_validator import validate
+
+    validate(client.get("/api/v1/openapi.json").json)  # raises on any error
+
+
+def test_real_requests_and_answers_match_the_openapi_schemas(client):
+    doc = client.get("/api/v1/openapi.json").json
+    assert not list(_schema_validator(doc, "Enquiry").iter_errors(valid_payload()))
+    assert list(_schema_validator(doc, "Enquiry").iter_errors(valid_payload(consent=False)))
+    created = post(client, valid_payload())
+    assert not list(_schema_validator(doc, "Submission").iter_errors(created.json))
+    invalid = post(client, valid_payload(sector="fintech"))
+    assert not list(_schema_validator(doc, "ValidationError").iter_errors(invalid.json))
+    malformed = client.post(URL, data=b"[]", headers={"Content-Type": "application/json"})
+    assert not list(_schema_validator(doc, "Error").iter_errors(malformed.json))
+
+
 def test_unknown_api_routes_answer_json(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.json["error"] == "not_found"
