@@ -369,11 +369,18 @@ class Worker:
     def run(self):
         """Returns the number of rows handled."""
         previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        current_app.logger.info(
+            "outbox worker started (%s; delivering %s)",
+            "draining once" if self.once else f"polling every {self.poll_seconds:g} s",
+            "to " + current_app.config["MAIL_SERVER"] if current_app.config.get("MAIL_SERVER") else "to the log",
+        )
         try:
-            return self._loop()
+            handled = self._loop()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        current_app.logger.info("outbox worker stopped after handling %s messages", handled)
+        return handled
 
     def _loop(self):
         handled = 0
