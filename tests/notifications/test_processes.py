@@ -162,7 +162,8 @@ def test_two_workers_on_postgresql_deliver_1000_messages_exactly_once(
         pytest.skip("several workers need PostgreSQL's SKIP LOCKED; on SQLite one worker runs")
     add_messages(smtp_app, 1000)
 
-    pair = [workers("--once"), workers("--once")]
+    # Small batches: many more claims, so that two claims racing each other really happen.
+    pair = [workers("--once", CRM_OUTBOX_BATCH_SIZE=5), workers("--once", CRM_OUTBOX_BATCH_SIZE=5)]
     assert [w.wait(120) for w in pair] == [0, 0], [w.output() for w in pair]
 
     handled = [int(w.output().split("Handled ")[1].split()[0]) for w in pair]
