@@ -17,6 +17,7 @@ a crash would otherwise repeat up to a whole batch; docs/performance.md shows it
 """
 
 import contextlib
+import email.policy
 import random
 import signal
 import smtplib
@@ -147,6 +148,18 @@ def keep_lease(batch, messages, clock=utcnow):
     return [m for m in messages if m.id in kept]
 
 
+# The same bytes as Flask-Mail's policy.SMTP output (its headers arrive encoded and free of line
+# breaks), without re-parsing every header: half the CPU of a send (docs/performance.md).
+FAST_SMTP_POLICY = email.policy.compat32.clone(linesep="\r\n")
+
+
+class OutboxMailMessage(Message):
+    def as_bytes(self):
+        mime = self._message()
+        mime.policy = FAST_SMTP_POLICY
+        return mime.as_bytes()
+
+
 def build_message(message):
     """The Flask-Mail Message for a row, with the row's stable Message-ID.
 
@@ -156,7 +169,7 @@ def build_message(message):
     for value in (message.subject, message.recipient):
         if "\r" in value or "\n" in value:
             raise BadHeaderError("line break in the subject or recipient")
-    mail_message = Message(
+    mail_message = OutboxMailMessage(
         subject=message.subject,
         recipients=[message.recipient],
         body=message.text,
@@ -200,14 +213,25 @@ def connection_lost(error):
     return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
+_MARK_SENT = (
+    sa.update(OutboxMessage.__table__)
+    .where(OutboxMessage.id == sa.bindparam("row_id"), OutboxMessage.status != "sent")
+    .values(status="sent", sent_at=sa.bindparam("sent_at"), attempts=OutboxMessage.attempts + 1,
+            claimed_until=None, claimed_by=None, failing_since=None)
+)
+
+
 def mark_sent(batch, message, clock=utcnow):
-    """Record the delivery, whoever holds the row now: it was delivered, whatever happens next."""
-    result = db.session.execute(
-        sa.update(OutboxMessage.__table__)
-        .where(OutboxMessage.id == message.id, OutboxMessage.status != "sent")
-        .values(status="sent", sent_at=clock(), attempts=OutboxMessage.attempts + 1,
-                claimed_until=None, claimed_by=None, failing_since=None)
-    )
+    """Record the delivery, whoever holds the row now: it was delivered, whatever happens next.
+
+    On PostgreSQL this commit does not wait for the WAL flush (synchronous_commit off, for this
+    transaction only). A worker crash loses nothing by it; a crash of PostgreSQL itself can
+    forget the last fraction of a second of deliveries, which are then sent again under the
+    same Message-ID: the duplicate this design accepts, for about twice the throughput.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL synchronous_commit TO off"))
+    result = db.session.execute(_MARK_SENT, {"row_id": message.id, "sent_at": clock()})
     db.session.commit()
     if result.rowcount == 0:
         current_app.logger.warning("outbox message %s was delivered twice (Message-ID %s)",
