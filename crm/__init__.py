@@ -67,10 +67,12 @@ def register_extensions(app):
 def register_blueprints(app):
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
+    from crm.notifications.views import bp as outbox_admin_bp
 
     csrf.exempt(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(outbox_admin_bp)
 
 
 def register_errorhandlers(app):
