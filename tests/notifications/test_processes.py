@@ -160,14 +160,24 @@ def test_two_workers_on_postgresql_deliver_1000_messages_exactly_once(
 ):
     if not database_url.startswith("postgresql"):
         pytest.skip("several workers need PostgreSQL's SKIP LOCKED; on SQLite one worker runs")
+    # Both workers are up and polling before the mail arrives, so that they really compete; small
+    # batches mean many claims, so that claims racing each other really happen (a claim without
+    # its guards fails this test).
+    pair = [workers(CRM_OUTBOX_BATCH_SIZE=5, CRM_OUTBOX_POLL_SECONDS=0.2) for _ in range(2)]
+    for worker in pair:
+        worker.wait_for_output("outbox worker started")
     add_messages(smtp_app, 1000)
 
-    # Small batches: many more claims, so that two claims racing each other really happen.
-    pair = [workers("--once", CRM_OUTBOX_BATCH_SIZE=5), workers("--once", CRM_OUTBOX_BATCH_SIZE=5)]
-    assert [w.wait(120) for w in pair] == [0, 0], [w.output() for w in pair]
+    wait_until(lambda: len(smtp_server.messages) >= 1000 and all_sent(smtp_app), 60,
+               "the 1,000 messages were not all sent")
+    for worker in pair:
+        worker.stop()
+        assert worker.process.returncode == 0, worker.output()
 
-    handled = [int(w.output().split("Handled ")[1].split()[0]) for w in pair]
+    handled = [int(w.output().split("stopped after handling ")[1].split()[0]) for w in pair]
     assert sum(handled) == 1000 and min(handled) > 0, handled  # both worked, no row twice
+    # One SMTP connection per claimed batch, and no claim larger than the batch size.
+    assert max(Counter(m["peer"] for m in smtp_server.messages).values()) <= 5
     delivered = Counter(m["message"]["Message-ID"] for m in smtp_server.messages)
     assert len(smtp_server.messages) == 1000
     assert set(delivered) == {r.message_id for r in outbox(smtp_app)}

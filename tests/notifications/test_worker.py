@@ -257,3 +257,19 @@ def test_without_mail_server_messages_are_logged_and_marked_sent(app, caplog):
     assert row.status == "sent"
     assert "Logged subject" in caplog.text and "Logged body" in caplog.text
     assert row.message_id in caplog.text
+
+
+def test_a_non_ascii_local_part_flask_mail_cannot_address_is_dead_and_the_batch_goes_on(
+    smtp_app, smtp_server
+):
+    # Flask-Mail's sanitize_address cannot encode "søren@…" (no SMTPUTF8 support); the enquiry
+    # validation accepts such addresses, so the row must end visible, not stuck or crashing.
+    unaddressable = add_messages(smtp_app, 1, recipient="søren@example.dk")[0]
+    idn_domain = add_messages(smtp_app, 1, recipient="ada@ærø.dk")[0]
+    with smtp_app.app_context():
+        drain()
+    row = one(smtp_app, unaddressable)
+    assert row.status == "dead"
+    assert row.last_error.startswith("UnicodeEncodeError")
+    assert one(smtp_app, idn_domain).status == "sent"  # the domain is IDNA-encoded
+    assert [m["to"] for m in smtp_server.messages] == [["ada@" + "ærø.dk".encode("idna").decode()]]
