@@ -111,6 +111,8 @@ def claim_batch(limit=None, clock=utcnow):
         .limit(limit)
     )
     if db.session.get_bind().dialect.name == "postgresql":
+        # For this worker's connection (see mark_sent); set per claim, as the pool may reconnect.
+        db.session.execute(sa.text("SET synchronous_commit TO off"))
         # Lock the candidates first, then update them: two statements in one transaction.
         # Inside one UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED), PostgreSQL
         # re-runs the subquery when it re-checks a row another worker changed meanwhile, and
@@ -240,13 +242,11 @@ _MARK_SENT = (
 def mark_sent(batch, message, clock=utcnow):
     """Record the delivery, whoever holds the row now: it was delivered, whatever happens next.
 
-    On PostgreSQL this commit does not wait for the WAL flush (synchronous_commit off, for this
-    transaction only). A worker crash loses nothing by it; a crash of PostgreSQL itself can
-    forget the last fraction of a second of deliveries, which are then sent again under the
-    same Message-ID: the duplicate this design accepts, for about twice the throughput.
+    On PostgreSQL this commit does not wait for the WAL flush (claim_batch sets
+    synchronous_commit off on the worker's connection). A worker crash loses nothing by it;
+    a crash of PostgreSQL itself can forget the last fraction of a second of deliveries,
+    which are then sent again under the same Message-ID: the duplicate this design accepts.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL synchronous_commit TO off"))
     result = db.session.execute(_MARK_SENT, {"row_id": message.id, "sent_at": clock()})
     db.session.commit()
     if result.rowcount == 0:
