@@ -1,9 +1,9 @@
 """The mail worker: claims due outbox rows under a lease and delivers them over SMTP.
 
-Claiming is one UPDATE … RETURNING whose rows are picked by a subquery that takes only due,
-unleased rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so that workers never wait on each other)
-and whose WHERE clause repeats that guard, so two workers can never hold the same row. A worker
-that dies leaves its rows leased until the lease runs out; any worker then claims them again.
+Claiming locks up to a batch of due, unleased rows (`SELECT … FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so that workers never wait on each other) and sets their lease in an UPDATE whose
+WHERE clause repeats that guard, so two workers can never hold the same row. A worker that dies
+leaves its rows leased until the lease runs out; any worker then claims them again.
 
 Every write after the claim is guarded by the worker's claim token, so a worker that lost its
 lease (it was stopped in a debugger, its host froze) cannot overwrite what the new owner did;
