@@ -52,6 +52,14 @@ class Config:
     )
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "30"))
 
+    # The mail worker (CONTRACT §7). A dead worker's rows are claimable again after the lease,
+    # and a running worker looks for them every poll: lease + poll stays under 60 seconds.
+    CRM_OUTBOX_LEASE_SECONDS = float(os.environ.get("CRM_OUTBOX_LEASE_SECONDS", "45"))
+    CRM_OUTBOX_POLL_SECONDS = float(os.environ.get("CRM_OUTBOX_POLL_SECONDS", "2"))
+    CRM_OUTBOX_BATCH_SIZE = int(os.environ.get("CRM_OUTBOX_BATCH_SIZE", "50"))
+    # Sent messages hold personal data in their bodies: deleted this many days after sending.
+    CRM_OUTBOX_RETENTION_DAYS = int(os.environ.get("CRM_OUTBOX_RETENTION_DAYS", "30"))
+
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     CRM_PUBLIC_RATE_LIMIT = os.environ.get("CRM_PUBLIC_RATE_LIMIT", "20 per minute")

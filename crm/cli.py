@@ -10,7 +10,9 @@ from crm.staff.services import AccountInvalid, create_user
 
 crm_group = AppGroup("crm", help="Investor-enquiry CRM commands.")
 gdpr_group = AppGroup("gdpr", help="Data-subject requests and retention.")
+outbox_group = AppGroup("outbox", help="The email outbox.")
 crm_group.add_command(gdpr_group)
+crm_group.add_command(outbox_group)
 
 
 def _csv(value):
@@ -63,13 +65,25 @@ def seed_demo_command(count, if_empty):
 @crm_group.command("worker")
 @click.option("--once", is_flag=True, help="Deliver everything due now, then exit.")
 def worker_command(once):
-    """Deliver the outbox."""
-    from crm.notifications.worker import Worker, drain
+    """Deliver the outbox (SIGTERM finishes the current message, then exits)."""
+    from crm.notifications.worker import Worker
 
+    handled = Worker(once=once).run()
     if once:
-        click.echo(f"Handled {drain()} messages.")
-    else:
-        Worker().run()
+        click.echo(f"Handled {handled} messages.")
+
+
+@outbox_group.command("purge")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Delete sent messages older than this (default CRM_OUTBOX_RETENTION_DAYS).")
+def outbox_purge_command(days):
+    """Delete sent messages past the retention period (safe to run twice)."""
+    from datetime import timedelta
+
+    from crm.notifications.services import purge_sent_messages
+
+    deleted = purge_sent_messages(None if days is None else timedelta(days=days))
+    click.echo(f"Deleted {deleted} sent messages.")
 
 
 @gdpr_group.command("export")

@@ -29,6 +29,9 @@ class OutboxMessage(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # When the current run of failures began: a message is given up 24 hours after it, not 24
+    # hours after it was queued (a worker that was down for a day must not kill its backlog).
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Links used to find a person's mail for subject access and erasure.

@@ -1,11 +1,15 @@
-"""Queueing email: a rendered message becomes an outbox row in the caller's transaction."""
+"""Email use cases: queueing (an outbox row in the caller's transaction), requeueing, purging."""
 
+from datetime import timedelta
 from email.utils import make_msgid
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 
+from crm.core.audit import record_audit
+from crm.core.db import utcnow
 from crm.extensions import db
 from crm.notifications.models import OutboxMessage
 
@@ -53,3 +57,62 @@ def queue_email(kind, recipient, template, *, language="en", enquiry=None, conta
     )
     db.session.add(message)
     return message
+
+
+class NotRequeueable(Exception):
+    """Only a dead message can be put back in the queue."""
+
+
+def requeue_message(message_id, *, actor, ip_address=None, clock=utcnow):
+    """Put a dead message back in the queue for an immediate, fresh run of attempts.
+
+    The last error is kept for reference; the attempt count and the 24-hour clock restart.
+    Returns the row; raises LookupError when there is none and NotRequeueable when it is not dead.
+    """
+    message = db.session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None:
+        raise LookupError(message_id)
+    if message.status != "dead":
+        db.session.rollback()
+        raise NotRequeueable(message.status)
+    message.status = "pending"
+    message.attempts = 0
+    message.failing_since = None
+    message.next_attempt_at = clock()
+    message.claimed_until = None
+    message.claimed_by = None
+    record_audit("outbox.requeued", actor=actor, target_type="outbox_message", target_id=message.id,
+                 ip_address=ip_address)
+    db.session.commit()
+    return message
+
+
+def purge_sent_messages(older_than=None, *, clock=utcnow, chunk=1000):
+    """Delete sent messages older than `older_than` (default CRM_OUTBOX_RETENTION_DAYS).
+
+    Their bodies hold personal data that has served its purpose. Deletes in chunks, each in its
+    own short transaction, so that a large backlog never locks the outbox for long; running it
+    twice, or in two processes at once, deletes each row once. Returns how many were deleted.
+    """
+    if older_than is None:
+        older_than = timedelta(days=current_app.config["CRM_OUTBOX_RETENTION_DAYS"])
+    cutoff = clock() - older_than
+    deleted = 0
+    while True:
+        ids = db.session.scalars(
+            sa.select(OutboxMessage.id)
+            .where(OutboxMessage.status == "sent", OutboxMessage.sent_at < cutoff)
+            .order_by(OutboxMessage.id)
+            .limit(chunk)
+        ).all()
+        if not ids:
+            db.session.rollback()
+            return deleted
+        result = db.session.execute(
+            sa.delete(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sent",
+                   OutboxMessage.sent_at < cutoff)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        deleted += result.rowcount

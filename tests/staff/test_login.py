@@ -37,7 +37,7 @@ def test_a_manager_logs_in_and_sees_the_inbox(app, client, make_user):
     assert response.headers["Location"] == "/staff/enquiries"
     assert client.get("/staff/enquiries").status_code == 200
     assert count(app, UserSession, UserSession.user_id == user_id) == 1
-    assert audit_actions(app)[-1] == "login"
+    assert audit_actions(app)[-2:] == ["login", "enquiries.listed"]
     with app.app_context():
         assert db.session.get(User, user_id).last_login_at is not None
 
