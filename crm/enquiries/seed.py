@@ -3,17 +3,18 @@
 Every prospect and company here is fictional; addresses use reserved `.example` domains.
 """
 
+import json
 import random
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 
-from crm.core.db import utcnow
+from crm.core.db import UTCDateTime, utcnow
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry
 from crm.enquiries.options import SECTORS, TOPICS
 from crm.enquiries.policy import current_policy
@@ -116,6 +117,45 @@ def read_demo_logins():
     return [(email, password, role) for role, email, password in rows]
 
 
+def _sqlite_converter(column_type):
+    """How SQLAlchemy would store a value of this type on SQLite: naive UTC text with
+    microseconds for times, ISO dates, JSON text; None when the driver takes it as it is."""
+    if isinstance(column_type, UTCDateTime):
+        return lambda v: v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if isinstance(column_type, sa.Date):
+        return date.isoformat
+    if isinstance(column_type, sa.JSON):
+        return json.dumps
+    return None
+
+
+def bulk_insert(table, rows):
+    """Insert many rows of one shape straight through the driver: COPY on PostgreSQL, executemany
+    on SQLite. Several times faster than going through SQLAlchemy's per-value type processing;
+    only for trusted, already-shaped rows such as demo data."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in row.values()])
+        return
+    converters = [(column, _sqlite_converter(table.c[column].type)) for column in columns]
+    converted = [
+        tuple(convert(row[column]) if convert and row[column] is not None else row[column]
+              for column, convert in converters)
+        for row in rows
+    ]
+    placeholders = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608 (our names)
+        converted,
+    )
+
+
 def _company(rng):
     first, second, form = COMPANY_PARTS
     return f"{rng.choice(first)} {rng.choice(second)} {rng.choice(form)}"
@@ -123,7 +163,7 @@ def _company(rng):
 
 def seed_demo(count, seed=None):
     """Demo staff plus `count` enquiries with contacts, consents and timelines, spread over two
-    years. Rows go in by multi-row INSERTs of BATCH rows; nothing is queued for email."""
+    years. Rows go in BATCH at a time through bulk_insert; nothing is queued for email."""
     started = time.perf_counter()
     rng = random.Random(seed)  # noqa: S311 (demo data, not security)
     result = SeedResult(logins=seed_staff())
@@ -171,15 +211,14 @@ def seed_demo(count, seed=None):
                 "planned_jobs": rng.randint(5, 200) if status in ("proposal", "won") else None,
                 "planned_capex_eur": rng.randint(1, 50) * 1_000_000 if status in ("proposal", "won") else None,
             })
-        # Core executemany is far faster than ORM bulk inserts with RETURNING; the new ids are
-        # read back by their unique keys, one query per batch.
-        db.session.execute(sa.insert(Contact.__table__), contacts)
+        # The new ids are read back by their unique keys, one query per batch.
+        bulk_insert(Contact.__table__, contacts)
         contact_ids = dict(db.session.execute(
             sa.select(Contact.email, Contact.id).where(Contact.email.in_([c["email"] for c in contacts]))
         ).all())
         for row, contact in zip(enquiries, contacts, strict=True):
             row["contact_id"] = contact_ids[contact["email"]]
-        db.session.execute(sa.insert(Enquiry.__table__), enquiries)
+        bulk_insert(Enquiry.__table__, enquiries)
         enquiry_ids = dict(db.session.execute(
             sa.select(Enquiry.reference, Enquiry.id)
             .where(Enquiry.reference.in_([e["reference"] for e in enquiries]))
@@ -197,15 +236,16 @@ def seed_demo(count, seed=None):
                 "ip_address": None if method == "manual" else f"192.0.2.{rng.randint(1, 254)}",
                 "user_agent": None if method == "manual" else "Mozilla/5.0 (demo data)",
             })
-            activities.append({"enquiry_id": enquiry_id, "kind": "created", "details": {"source": row["source"]},
+            activities.append({"enquiry_id": enquiry_id, "kind": "created", "actor_id": None,
+                               "details": {"source": row["source"]},
                                "created_at": row["created_at"]})
             if row["status"] != "new":
                 activities.append({
                     "enquiry_id": enquiry_id, "kind": "status_changed", "actor_id": row["assignee_id"],
                     "details": {"from": "new", "to": row["status"]}, "created_at": row["last_activity_at"],
                 })
-        db.session.execute(sa.insert(Consent.__table__), consents)
-        db.session.execute(sa.insert(Activity.__table__), activities)
+        bulk_insert(Consent.__table__, consents)
+        bulk_insert(Activity.__table__, activities)
         db.session.commit()
         result.enquiries += size
     result.seconds = time.perf_counter() - started
