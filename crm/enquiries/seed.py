@@ -156,6 +156,13 @@ def bulk_insert(table, rows):
     )
 
 
+def _insert_and_read_ids(model, rows, key):
+    """bulk_insert `rows`, then map each row's unique `key` to its new id."""
+    before = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(model.id), 0)))
+    bulk_insert(model.__table__, rows)
+    return dict(db.session.execute(sa.select(getattr(model, key), model.id).where(model.id > before)).all())
+
+
 def _company(rng):
     first, second, form = COMPANY_PARTS
     return f"{rng.choice(first)} {rng.choice(second)} {rng.choice(form)}"
@@ -211,18 +218,12 @@ def seed_demo(count, seed=None):
                 "planned_jobs": rng.randint(5, 200) if status in ("proposal", "won") else None,
                 "planned_capex_eur": rng.randint(1, 50) * 1_000_000 if status in ("proposal", "won") else None,
             })
-        # The new ids are read back by their unique keys, one query per batch.
-        bulk_insert(Contact.__table__, contacts)
-        contact_ids = dict(db.session.execute(
-            sa.select(Contact.email, Contact.id).where(Contact.email.in_([c["email"] for c in contacts]))
-        ).all())
+        # The new ids are read back by their unique keys from the rows past the previous maximum
+        # id (a range scan, not a 10,000-item IN list); rows others add meanwhile are ignored.
+        contact_ids = _insert_and_read_ids(Contact, contacts, "email")
         for row, contact in zip(enquiries, contacts, strict=True):
             row["contact_id"] = contact_ids[contact["email"]]
-        bulk_insert(Enquiry.__table__, enquiries)
-        enquiry_ids = dict(db.session.execute(
-            sa.select(Enquiry.reference, Enquiry.id)
-            .where(Enquiry.reference.in_([e["reference"] for e in enquiries]))
-        ).all())
+        enquiry_ids = _insert_and_read_ids(Enquiry, enquiries, "reference")
         consents, activities = [], []
         for row in enquiries:
             enquiry_id = enquiry_ids[row["reference"]]
