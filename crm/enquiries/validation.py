@@ -60,8 +60,12 @@ def _choice(raw, field, choices, errors, *, required=True, default=None):
 
 
 def normalise_email(value):
-    """The address as a contact is keyed: validated without DNS, then lower-cased."""
-    result = validate_email(value, check_deliverability=False)
+    """The address as a contact is keyed: validated without DNS, then lower-cased.
+
+    A non-ASCII local part ("søren@…") needs SMTPUTF8, which Flask-Mail and many servers lack:
+    refusing it here beats an acknowledgement that can never be delivered. IDN domains are fine.
+    """
+    result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     return result.normalized.lower()
 
 

@@ -94,6 +94,11 @@ def test_danish_letters_and_other_scripts_round_trip(app, client, name, company,
         assert name in ack.text
 
 
+def test_an_internationalised_domain_is_accepted(app, client):
+    assert post(client, valid_payload(email="Ada@Ærø.dk")).status_code == 201
+    assert all_rows(app, Contact)[0].email == "ada@ærø.dk"
+
+
 def test_input_is_normalised(app, client):
     response = post(client, valid_payload(name="  Ada  ", email=" ADA@EXAMPLE.COM ", country="dk",
                                           message="Line one\r\nLine two  "))
@@ -123,6 +128,7 @@ INVALID = [
     ("email malformed", {"email": "ada-at-example.com"}, "email"),
     ("email with a newline", {"email": "ada@example.com\nBcc: x@evil.example"}, "email"),
     ("email missing", {"email": ...}, "email"),
+    ("email with a non-ASCII local part", {"email": "søren@example.dk"}, "email"),
     ("country unknown", {"country": "XX"}, "country"),
     ("country as a name", {"country": "Denmark"}, "country"),
     ("country as a number", {"country": 45}, "country"),

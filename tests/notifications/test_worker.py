@@ -262,8 +262,8 @@ def test_without_mail_server_messages_are_logged_and_marked_sent(app, caplog):
 def test_a_non_ascii_local_part_flask_mail_cannot_address_is_dead_and_the_batch_goes_on(
     smtp_app, smtp_server
 ):
-    # Flask-Mail's sanitize_address cannot encode "søren@…" (no SMTPUTF8 support); the enquiry
-    # validation accepts such addresses, so the row must end visible, not stuck or crashing.
+    # Flask-Mail's sanitize_address cannot encode "søren@…" (no SMTPUTF8 support). Validation
+    # refuses such addresses now, but a row from elsewhere must still end visible, not stuck.
     unaddressable = add_messages(smtp_app, 1, recipient="søren@example.dk")[0]
     idn_domain = add_messages(smtp_app, 1, recipient="ada@ærø.dk")[0]
     with smtp_app.app_context():
