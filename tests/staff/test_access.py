@@ -17,7 +17,7 @@ def build_world(app, make_user, login):
     ids = {"manager": make_user(role="manager"), "other_manager": make_user(role="manager"),
            "admin": make_user(role="admin")}
     refs = {"mine": make_enquiry(app, assignee_id=ids["manager"]), "unassigned": make_enquiry(app),
-            "missing": "AAL-0000-0000"}
+            "missing": "AAL-0000-0000", "dead_message": make_dead_message(app)}
     clients = {}
 
     def client_for(visitor, fresh=True):
@@ -33,6 +33,26 @@ def build_world(app, make_user, login):
 @pytest.fixture
 def world(app, make_user, login):
     return build_world(app, make_user, login)
+
+
+def make_dead_message(app):
+    from crm.core.db import utcnow
+    from crm.notifications.models import OutboxMessage
+
+    with app.app_context():
+        message = OutboxMessage(message_id=f"<{utcnow().timestamp()}@test>", kind="enquiry_received",
+                                recipient="ada@example.com", subject="S", text="T", html="H", status="dead",
+                                attempts=3, last_error="SMTPRecipientsRefused: 550")
+        db.session.add(message)
+        db.session.commit()
+        return message.id
+
+
+def message_status(app, message_id):
+    from crm.notifications.models import OutboxMessage
+
+    with app.app_context():
+        return db.session.get(OutboxMessage, message_id).status
 
 
 def fill(template, ids, refs):
@@ -62,6 +82,7 @@ POST_CASES = [
     ("/admin/users/{manager_id}/reactivate", lambda ids: {}, (302, 403, 403, 303)),
     ("/admin/users/invite", lambda ids: {"email": "x@investinaalborg.example", "name": "X", "role": "manager"},
      (302, 403, 403, 303)),
+    ("/admin/outbox/{dead_message}/requeue", lambda ids: {}, (302, 403, 403, 303)),
 ]
 
 
@@ -72,12 +93,12 @@ def test_post_access(app, world, template, data, expected, visitor):
     url = fill(template, ids, refs)
     client = client_for(visitor)
     before = (enquiry_state(app, refs["mine"]), enquiry_state(app, refs["unassigned"]),
-              user_state(app, ids["manager"]), count(app, User))
+              user_state(app, ids["manager"]), count(app, User), message_status(app, refs["dead_message"]))
     response = client.post(url, data={**data(ids), "csrf_token": csrf_token(client)})
     status = expected[VISITORS.index(visitor)]
     assert response.status_code == status
     after = (enquiry_state(app, refs["mine"]), enquiry_state(app, refs["unassigned"]),
-             user_state(app, ids["manager"]), count(app, User))
+             user_state(app, ids["manager"]), count(app, User), message_status(app, refs["dead_message"]))
     if status == 303:
         assert after != before or url.endswith("reactivate")
     else:

@@ -59,6 +59,10 @@ GET_CASES = [
     ("/admin/users/invite", (302, 403, 403, 200)),
     ("/admin/users/{manager_id}", (302, 403, 403, 200)),
     ("/admin/users/999999", (302, 403, 403, 404)),
+    ("/admin/outbox", (302, 403, 403, 200)),
+    ("/admin/outbox?status=dead", (302, 403, 403, 200)),
+    ("/admin/outbox/{dead_message}", (302, 403, 403, 200)),
+    ("/admin/outbox/999999", (302, 403, 403, 404)),
     ("/account/password", (302, 200, 200, 200)),
     ("/account/two-factor", (302, 200, 200, 200)),
 ]
@@ -77,7 +81,7 @@ def test_get_access(read_only_app, read_only_world, template, expected, visitor)
     assert response.status_code == status
     if status == 302:
         assert response.headers["Location"].startswith("/login?next=")
-    if status in (403, 404) and not url.endswith("999999"):
+    if status in (403, 404) and not url.endswith("999999"):  # (an admin's 404 of a missing row is no refusal)
         # Refusals in the staff area are written to the audit log, by whom and from where.
         with app.app_context():
             entry = db.session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first()
