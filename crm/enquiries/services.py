@@ -60,14 +60,15 @@ def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency
             if replay:
                 return replay
         try:
-            submission = _store(clean, policy, source, ip_address, user_agent)
+            enquiry = _store(clean, policy, source, ip_address, user_agent)
+            submission = Submission(reference=enquiry.reference)
             if idempotency_key:
                 db.session.add(IdempotencyKey(
                     key=idempotency_key, request_sha256=fingerprint,
-                    enquiry=submission[1], response=submission[0].as_json(),
+                    enquiry=enquiry, response=submission.as_json(),
                 ))
             db.session.commit()
-            return submission[0]
+            return submission
         except IntegrityError:
             db.session.rollback()
             if attempt == 2:
@@ -115,7 +116,7 @@ def _store(clean, policy, source, ip_address, user_agent):
     ))
     db.session.add(Activity(enquiry=enquiry, kind="created", details={"source": source}, created_at=now))
     _queue_enquiry_emails(enquiry, contact, admins)
-    return Submission(reference=enquiry.reference), enquiry
+    return enquiry
 
 
 def _staff_to_notify():
