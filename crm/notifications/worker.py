@@ -111,8 +111,6 @@ def claim_batch(limit=None, clock=utcnow):
         .limit(limit)
     )
     if db.session.get_bind().dialect.name == "postgresql":
-        # For this worker's connection (see mark_sent); set per claim, as the pool may reconnect.
-        db.session.execute(sa.text("SET synchronous_commit TO off"))
         # Lock the candidates first, then update them: two statements in one transaction.
         # Inside one UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED), PostgreSQL
         # re-runs the subquery when it re-checks a row another worker changed meanwhile, and
@@ -239,19 +237,33 @@ _MARK_SENT = (
 )
 
 
-def mark_sent(batch, message, clock=utcnow):
+def mark_sent(marks, message, clock=utcnow):
     """Record the delivery, whoever holds the row now: it was delivered, whatever happens next.
 
-    On PostgreSQL this commit does not wait for the WAL flush (claim_batch sets
-    synchronous_commit off on the worker's connection). A worker crash loses nothing by it;
-    a crash of PostgreSQL itself can forget the last fraction of a second of deliveries,
+    `marks` is the batch's autocommit connection (see sent_marks): one round trip per message.
+    On PostgreSQL the commit does not wait for the WAL flush. A worker crash loses nothing by
+    it; a crash of PostgreSQL itself can forget the last fraction of a second of deliveries,
     which are then sent again under the same Message-ID: the duplicate this design accepts.
     """
-    result = db.session.execute(_MARK_SENT, {"row_id": message.id, "sent_at": clock()})
-    db.session.commit()
+    result = marks.execute(_MARK_SENT, {"row_id": message.id, "sent_at": clock()})
+    marks.commit()  # nothing to send in autocommit; ends SQLAlchemy's implicit transaction
     if result.rowcount == 0:
         current_app.logger.warning("outbox message %s was delivered twice (Message-ID %s)",
                                    message.id, message.message_id)
+
+
+@contextlib.contextmanager
+def sent_marks():
+    """An autocommit connection for the batch's sent marks.
+
+    Through the session each mark was BEGIN, UPDATE, COMMIT and a pool ping; a single UPDATE is
+    atomic on its own, so autocommit sends one statement per message (docs/performance.md).
+    """
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET synchronous_commit TO off")
+        yield connection
 
 
 def mark_failed(batch, message, error, permanent=False, clock=utcnow):
@@ -318,8 +330,9 @@ def deliver(batch, should_stop=_never, clock=utcnow):
     if not batch.messages:
         return 0
     if not current_app.config.get("MAIL_SERVER"):
-        return _log_instead(batch, should_stop, clock)
-    with smtp_timeout(current_app.config["MAIL_TIMEOUT"]):
+        with sent_marks() as marks:
+            return _log_instead(batch, marks, should_stop, clock)
+    with smtp_timeout(current_app.config["MAIL_TIMEOUT"]), sent_marks() as marks:
         connection = mail.connect()
         try:
             connection.__enter__()  # connects, STARTTLS, login
@@ -328,12 +341,12 @@ def deliver(batch, should_stop=_never, clock=utcnow):
                 mark_failed(batch, message, error, clock=clock)
             return 0
         try:
-            return _send_all(connection, batch, should_stop, clock)
+            return _send_all(connection, batch, marks, should_stop, clock)
         finally:
             _close(connection)
 
 
-def _send_all(connection, batch, should_stop, clock):
+def _send_all(connection, batch, marks, should_stop, clock):
     sent = 0
     waiting = list(batch.messages)
     while waiting:
@@ -358,12 +371,12 @@ def _send_all(connection, batch, should_stop, clock):
                 release(batch, waiting)  # the next round reconnects for them
                 break
             continue
-        mark_sent(batch, message, clock)
+        mark_sent(marks, message, clock)
         sent += 1
     return sent
 
 
-def _log_instead(batch, should_stop, clock):
+def _log_instead(batch, marks, should_stop, clock):
     for index, message in enumerate(batch.messages):
         if should_stop():
             release(batch, batch.messages[index:])
@@ -372,7 +385,7 @@ def _log_instead(batch, should_stop, clock):
             "email not sent (no MAIL_SERVER) to=%s subject=%r message_id=%s\n%s",
             message.recipient, message.subject, message.message_id, message.text,
         )
-        mark_sent(batch, message, clock)
+        mark_sent(marks, message, clock)
     return len(batch.messages)
 
 
