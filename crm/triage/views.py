@@ -6,7 +6,7 @@ from flask_login import current_user
 from crm.assignment.services import AssigneeInvalid, assign_enquiry
 from crm.core.security import client_address
 from crm.enquiries.models import STATUSES
-from crm.enquiries.options import SECTORS, TOPICS
+from crm.enquiries.options import SECTORS, TOPICS, as_options
 from crm.staff.access import admin_required, refuse, staff_required
 from crm.staff.queries import assignable_staff, staff_list, staff_member
 from crm.triage.forms import AssignForm
@@ -25,8 +25,12 @@ def inbox():
         abort(400, f"The filter “{invalid}” has a value this page does not know.")
     page = inbox_page(current_user, filters)
     record_access("enquiries.listed", current_user, client_address())
-    return render_template("staff/inbox.html", page=page, statuses=STATUSES, sectors=SECTORS, topics=TOPICS,
-                           staff=assignable_staff())
+    options = {"status": [(s, s.capitalize()) for s in STATUSES],
+               "sector": [(o["code"], o["label"]) for o in as_options(SECTORS)],
+               "topic": [(o["code"], o["label"]) for o in as_options(TOPICS)]}
+    # Only admins get the per-person assignee choices.
+    staff = assignable_staff() if current_user.is_admin else []
+    return render_template("staff/inbox.html", page=page, options=options, staff=staff)
 
 
 def _visible_enquiry(reference):
