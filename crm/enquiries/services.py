@@ -76,6 +76,15 @@ def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency
     raise AssertionError("unreachable")
 
 
+def purge_expired_idempotency_keys(clock=utcnow):
+    """Delete Idempotency-Key records past their 24 hours; returns how many. Safe to run twice."""
+    result = db.session.execute(
+        sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < clock() - IDEMPOTENCY_WINDOW)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
 def _replay(key, fingerprint):
     row = db.session.get(IdempotencyKey, key)
     if row is None:

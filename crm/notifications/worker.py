@@ -459,13 +459,16 @@ class Worker:
         return handled
 
     def _purge(self):
+        """Hourly housekeeping: old sent mail, and Idempotency-Keys past their 24 hours."""
+        from crm.enquiries.services import purge_expired_idempotency_keys
         from crm.notifications.services import purge_sent_messages
 
-        try:
-            purge_sent_messages()
-        except Exception:
-            db.session.rollback()
-            current_app.logger.exception("purging sent outbox messages failed")
+        for purge in (purge_sent_messages, purge_expired_idempotency_keys):
+            try:
+                purge()
+            except Exception:
+                db.session.rollback()
+                current_app.logger.exception("%s failed", purge.__name__)
 
     def _sleep(self):
         deadline = time.monotonic() + self.poll_seconds

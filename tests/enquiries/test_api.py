@@ -254,6 +254,24 @@ def test_an_idempotency_key_expires_after_24_hours(app, client):
     assert count(app, Enquiry) == 2
 
 
+def test_expired_idempotency_keys_are_purged_and_fresh_ones_kept(app, client):
+    from datetime import timedelta
+
+    from crm.enquiries.services import purge_expired_idempotency_keys
+
+    post(client, valid_payload(), headers={"Idempotency-Key": "old"})
+    post(client, valid_payload(), headers={"Idempotency-Key": "new"})
+    with app.app_context():
+        old = db.session.get(IdempotencyKey, "old")
+        old.created_at = old.created_at - timedelta(hours=25)
+        db.session.commit()
+        assert purge_expired_idempotency_keys() == 1
+        assert purge_expired_idempotency_keys() == 0
+    with app.app_context():
+        assert db.session.scalars(sa.select(IdempotencyKey.key)).all() == ["new"]
+    assert count(app, Enquiry) == 2  # the enquiries themselves are untouched
+
+
 def test_without_a_key_each_post_is_a_new_enquiry(app, client):
     post(client, valid_payload())
     post(client, valid_payload())
