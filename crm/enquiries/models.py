@@ -10,6 +10,7 @@ from crm.extensions import db
 
 STATUSES = ("new", "contacted", "qualified", "meeting", "proposal", "won", "lost", "spam")
 CLOSED_STATUSES = ("won", "lost", "spam")
+PRIORITIES = ("high", "normal", "low")
 
 
 class PrivacyPolicy(db.Model):
@@ -56,6 +57,9 @@ class Enquiry(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     next_follow_up_on: Mapped[date | None] = mapped_column(sa.Date)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the first response is promised: CRM_RESPONSE_TARGET_HOURS of working time after receipt.
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[str] = mapped_column(sa.String(6), default="normal", server_default="normal")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Retention counts from the last thing that happened to the enquiry.
@@ -77,11 +81,14 @@ class Enquiry(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        sa.CheckConstraint(f"priority IN {PRIORITIES!r}", name="priority"),
         # The inbox filters by assignee and status, newest first; overdue looks at follow-ups.
         sa.Index("ix_enquiries_assignee_status_created", "assignee_id", "status", "created_at"),
         sa.Index("ix_enquiries_status_created", "status", "created_at"),
         sa.Index("ix_enquiries_follow_up", "next_follow_up_on", "status"),
         sa.Index("ix_enquiries_status_last_activity", "status", "last_activity_at"),
+        # Unanswered enquiries, most urgent first (inbox sort, reminders, dashboard).
+        sa.Index("ix_enquiries_response_due", "first_response_at", "response_due_at"),
     )
 
     @property
