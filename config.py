@@ -64,7 +64,11 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     CRM_PUBLIC_RATE_LIMIT = os.environ.get("CRM_PUBLIC_RATE_LIMIT", "20 per minute")
     CRM_FORM_MIN_SECONDS = float(os.environ.get("CRM_FORM_MIN_SECONDS", "3"))
+    # Wrong secrets (passwords, codes, links; crm/staff/throttles.py). The strict limit is per
+    # (account, address) and per signed-in user, the loose ones per account and per address.
     CRM_LOGIN_RATE_LIMIT = os.environ.get("CRM_LOGIN_RATE_LIMIT", "10 per 15 minutes")
+    CRM_LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("CRM_LOGIN_ACCOUNT_RATE_LIMIT", "100 per 15 minutes")
+    CRM_LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("CRM_LOGIN_ADDRESS_RATE_LIMIT", "30 per 15 minutes")
     CRM_BASE_URL = os.environ.get("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     CRM_RETENTION_DAYS = int(os.environ.get("CRM_RETENTION_DAYS", "730"))
     CRM_RESPONSE_TARGET_HOURS = int(os.environ.get("CRM_RESPONSE_TARGET_HOURS", "48"))
