@@ -110,3 +110,21 @@ def test_the_assign_form_refuses_non_ids_and_changes_nothing(app, client, admin,
                                  "csrf_token": csrf_token(client, "/admin/users")})
     assert response.status_code == 422
     assert state(app) == before
+
+
+@pytest.mark.parametrize("path", ["/staff/enquiries?q=%00", "/staff/enquiries?q=a%00b", "/staff/enquiries/%00",
+                                  "/staff/enquiries?%00=1", "/login?next=/%00"])
+def test_a_nul_character_in_a_path_or_query_answers_400(app, client, admin, path):
+    # PostgreSQL refuses NUL in text: the inbox search answered 500 there.
+    before = state(app)
+    assert client.get(path).status_code == 400
+    assert state(app) == before
+
+
+def test_a_nul_character_in_a_form_answers_400(app, client, admin):
+    before = state(app)
+    response = client.post("/account/password", data={
+        "current_password": "correct horse battery staple\x00", "password": "a brand new passphrase",
+        "confirm": "a brand new passphrase", "csrf_token": csrf_token(client, "/account/password")})
+    assert response.status_code == 400
+    assert state(app) == before

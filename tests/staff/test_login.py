@@ -78,7 +78,8 @@ def test_unknown_email_and_wrong_password_answer_the_same(app, make_user):
 def test_bad_input_logs_nobody_in(app, client, make_user, data):
     make_user()
     response = client.post("/login", data={**data, "csrf_token": csrf_token(client)})
-    assert response.status_code in (200, 422)
+    # A NUL character is refused before any view reads it (crm/core/params.py).
+    assert response.status_code in ((400,) if any("\x00" in str(v) for v in data.values()) else (200, 422))
     assert count(app, UserSession) == 0
     assert client.get("/staff/enquiries").status_code == 302
 
