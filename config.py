@@ -64,7 +64,11 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     CRM_PUBLIC_RATE_LIMIT = os.environ.get("CRM_PUBLIC_RATE_LIMIT", "20 per minute")
     CRM_FORM_MIN_SECONDS = float(os.environ.get("CRM_FORM_MIN_SECONDS", "3"))
+    # Wrong secrets (passwords, codes, links; crm/staff/throttles.py). The strict limit is per
+    # (account, address) and per signed-in user, the loose ones per account and per address.
     CRM_LOGIN_RATE_LIMIT = os.environ.get("CRM_LOGIN_RATE_LIMIT", "10 per 15 minutes")
+    CRM_LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("CRM_LOGIN_ACCOUNT_RATE_LIMIT", "100 per 15 minutes")
+    CRM_LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("CRM_LOGIN_ADDRESS_RATE_LIMIT", "30 per 15 minutes")
     CRM_BASE_URL = os.environ.get("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     CRM_RETENTION_DAYS = int(os.environ.get("CRM_RETENTION_DAYS", "730"))
     CRM_RESPONSE_TARGET_HOURS = int(os.environ.get("CRM_RESPONSE_TARGET_HOURS", "48"))
@@ -128,6 +132,33 @@ CONFIGS = {
 }
 
 
+# Keys seen in examples, tutorials and this repository: never a production key, whatever length.
+KNOWN_WEAK_KEYS = {
+    TestingConfig.SECRET_KEY, "dev", "development", "secret", "secret-key", "secret_key",
+    "changeme", "change-me", "change_me", "changethis", "please-change-me", "your-secret-key",
+    "supersecret", "super-secret-key", "default", "password", "test", "testing", "flask",
+    "you-will-never-guess", "insecure", "notsecret", "not-secret",
+}
+MIN_SECRET_KEY_BYTES = 32
+
+
+def refuse_weak_production(config):
+    """Raise RuntimeError for a configuration that must not serve the public.
+
+    SECRET_KEY signs sessions, CSRF tokens and password-reset links: a guessable one lets anyone
+    forge them. DEBUG serves tracebacks and, with the Werkzeug debugger, runs code.
+    """
+    key = config.SECRET_KEY or ""
+    if key.strip().lower() in KNOWN_WEAK_KEYS:
+        raise RuntimeError("SECRET_KEY is a well-known example value; generate one: "
+                           "python -c 'import secrets; print(secrets.token_hex(32))'")
+    if len(key.encode()) < MIN_SECRET_KEY_BYTES or len(set(key)) < 10:
+        raise RuntimeError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} random bytes in production; "
+                           "generate one: python -c 'import secrets; print(secrets.token_hex(32))'")
+    if getattr(config, "DEBUG", False) or _bool("FLASK_DEBUG"):
+        raise RuntimeError("DEBUG must be off in production (unset FLASK_DEBUG)")
+
+
 def config_for(name=None):
     """The config class for CRM_ENV; production refuses to run without a SECRET_KEY."""
     name = (name or os.environ.get("CRM_ENV", "development")).strip().lower()
@@ -136,6 +167,8 @@ def config_for(name=None):
     config = CONFIGS[name]
     if name == "production" and not config.SECRET_KEY:
         raise RuntimeError("SECRET_KEY must be set in production")
+    if name == "production":
+        refuse_weak_production(config)
     if name == "development" and not config.SECRET_KEY:
         config.SECRET_KEY = _development_secret_key()
     return config

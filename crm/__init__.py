@@ -21,6 +21,7 @@ def create_app(config=None):
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     configure_logging(app)
     configure_proxies(app)
+    register_converters(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -51,6 +52,12 @@ def configure_proxies(app):
     hops = app.config["CRM_TRUSTED_PROXIES"]
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_converters(app):
+    from crm.core.params import register_converters as register
+
+    register(app)
 
 
 def register_extensions(app):

@@ -19,6 +19,9 @@ from crm import create_app
 from crm.extensions import db
 from tests.smtp import SMTPServer
 
+# Fails a test whose run logged a traceback it did not ask for (tests/tracebacks.py).
+pytest_plugins = ["tests.tracebacks", "pytester"]
+
 POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 KEEP_TABLES = {"alembic_version", "privacy_policies"}
 

@@ -1,6 +1,8 @@
 """The migrations build the schema from empty, and the models have not drifted from them."""
 
 import os
+import re
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -34,11 +36,28 @@ def test_the_first_migration_publishes_the_privacy_policy(app):
     assert (version, sha) == ("2026-01", policy_sha256(FIRST_POLICY_TEXT))
 
 
-def test_downgrade_to_empty_and_upgrade_again(make_app, tmp_path):
-    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/fresh.sqlite3")
+@pytest.fixture
+def fresh_database_url(database_url, tmp_path):
+    """An empty database of the same kind as this run's test database."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path}/fresh.sqlite3"
+        return
+    from tests.conftest import _admin_connection
+
+    name = f"crm_fresh_{uuid.uuid4().hex[:12]}"
+    with _admin_connection() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield re.sub(r"/[^/]*$", f"/{name}", database_url)
+    with _admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_downgrade_to_empty_and_upgrade_again(make_app, fresh_database_url):
+    app = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_url)
     with app.app_context():
         upgrade(directory=MIGRATIONS)
         downgrade(directory=MIGRATIONS, revision="base")
+        db.session.remove()
         assert sa.inspect(db.engine).get_table_names() == ["alembic_version"]
         upgrade(directory=MIGRATIONS)
         tables = set(sa.inspect(db.engine).get_table_names())
@@ -50,7 +69,7 @@ def test_downgrade_to_empty_and_upgrade_again(make_app, tmp_path):
 def test_sqlite_runs_with_wal_foreign_keys_and_secure_delete(app):
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
-            return
+            pytest.skip("SQLite pragmas: this run's database is PostgreSQL")
         conn = db.session.connection()
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

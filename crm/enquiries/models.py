@@ -37,6 +37,8 @@ class Contact(db.Model):
     country: Mapped[str] = mapped_column(sa.String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the last acknowledgement was queued to this address: at most one an hour.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enquiries: Mapped[list["Enquiry"]] = relationship(back_populates="contact")
 

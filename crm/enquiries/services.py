@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from crm.core.db import utcnow
+from crm.enquiries.acknowledgements import acknowledgement_due, greeting_name
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey
 from crm.enquiries.policy import current_policy
 from crm.enquiries.references import new_reference
@@ -102,7 +103,11 @@ def _store(clean, policy, source, ip_address, user_agent):
     now = utcnow()
     # Read everything first: no autoflush mid-way, one flush of all new rows at commit.
     admins = _staff_to_notify()
-    contact = db.session.scalar(sa.select(Contact).where(Contact.email == clean["email"]))
+    # Locked (PostgreSQL): two submissions from one address take turns, so that the
+    # acknowledgement limit holds across processes.
+    contact = db.session.scalar(
+        sa.select(Contact).where(Contact.email == clean["email"]).with_for_update()
+    )
     if contact is None:
         contact = Contact(email=clean["email"], created_at=now)
         db.session.add(contact)
@@ -137,14 +142,17 @@ def _staff_to_notify():
 
 def _queue_enquiry_emails(enquiry, contact, admins):
     base_url = current_app.config["CRM_BASE_URL"]
-    ack = queue_email(
-        "enquiry_received", contact.email, "enquiries/received", language=enquiry.language,
-        enquiry=enquiry, contact=contact, name=contact.name, reference=enquiry.reference,
-        sector=enquiry.sector, topic=enquiry.topic, privacy_url=f"{base_url}/privacy",
-    )
-    db.session.add(Activity(
-        enquiry=enquiry, kind="email_queued", details={"kind": ack.kind, "to": "prospect"},
-    ))
+    if acknowledgement_due(contact, enquiry.created_at):
+        contact.acknowledged_at = enquiry.created_at
+        ack = queue_email(
+            "enquiry_received", contact.email, "enquiries/received", language=enquiry.language,
+            enquiry=enquiry, contact=contact, name=greeting_name(contact.name),
+            reference=enquiry.reference, sector=enquiry.sector, topic=enquiry.topic,
+            privacy_url=f"{base_url}/privacy",
+        )
+        db.session.add(Activity(
+            enquiry=enquiry, kind="email_queued", details={"kind": ack.kind, "to": "prospect"},
+        ))
     for admin in admins:
         queue_email(
             "enquiry_new_staff", admin.email, "enquiries/new_for_staff", enquiry=enquiry,

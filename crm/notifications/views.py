@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from crm.core.params import query_int
 from crm.core.security import client_address
 from crm.notifications.models import OUTBOX_STATUSES
 from crm.notifications.queries import outbox_message, outbox_page, waiting_counts
@@ -15,10 +16,9 @@ bp = Blueprint("outbox_admin", __name__, url_prefix="/admin/outbox")
 def _list_arguments():
     """`status` (one of the statuses, or empty) and `before` (a positive id); 400 otherwise."""
     status = request.args.get("status", "")
-    before = request.args.get("before", "")
-    if status not in ("", *OUTBOX_STATUSES) or (before and not (before.isdigit() and int(before) > 0)):
+    if status not in ("", *OUTBOX_STATUSES):
         abort(400)
-    return status or None, int(before) if before else None
+    return status or None, query_int(request.args, "before")
 
 
 @bp.get("")

@@ -14,6 +14,19 @@ def _to_login():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+# Where an admin who must enrol two-factor may still go (logout needs no login at all).
+ENROLMENT_ENDPOINTS = {"account.two_factor"}
+
+
+def _must_enrol_first():
+    """In production an admin without TOTP reaches nothing but enrolment (CRM_REQUIRE_ADMIN_2FA)."""
+    if (current_user.is_admin and current_app.config["CRM_REQUIRE_ADMIN_2FA"]
+            and not current_user.has_two_factor and request.endpoint not in ENROLMENT_ENDPOINTS):
+        flash("Set up two-factor sign-in before you use the staff pages.", "info")
+        return redirect(url_for("account.two_factor"), code=303 if request.method == "POST" else 302)
+    return None
+
+
 def staff_required(view):
     """Any active staff member; anonymous visitors go to the login page."""
 
@@ -21,7 +34,7 @@ def staff_required(view):
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
             return _to_login()
-        return view(*args, **kwargs)
+        return _must_enrol_first() or view(*args, **kwargs)
 
     return wrapped
 
@@ -35,10 +48,7 @@ def admin_required(view):
             return _to_login()
         if not current_user.is_admin:
             refuse(403)
-        if current_app.config["CRM_REQUIRE_ADMIN_2FA"] and not current_user.has_two_factor:
-            flash("Set up two-factor sign-in before you use the admin pages.", "info")
-            return redirect(url_for("account.two_factor"))
-        return view(*args, **kwargs)
+        return _must_enrol_first() or view(*args, **kwargs)
 
     return wrapped
 

@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, sess
 from flask_login import current_user
 
 from crm.core.security import client_address, user_agent
+from crm.staff import throttles
 from crm.staff import two_factor as totp
 from crm.staff.access import staff_required
 from crm.staff.auth import SESSION_TOKEN_KEY
@@ -23,6 +24,7 @@ ENROL_KEY = "totp_enrolment_secret"
 
 @bp.route("/password", methods=["GET", "POST"])
 @staff_required
+@throttles.account_secret
 def password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -31,6 +33,8 @@ def password():
                                     new_password=form.password.data, ip_address=client_address(),
                                     user_agent=user_agent())
         except AccountInvalid as invalid:
+            if "current_password" in invalid.fields:
+                throttles.secret_failed()
             for field, messages in invalid.fields.items():
                 form[field].errors = list(messages)
         else:
@@ -46,6 +50,7 @@ def _two_factor_required():
 
 @bp.route("/two-factor", methods=["GET", "POST"])
 @staff_required
+@throttles.account_secret
 def two_factor():
     if current_user.has_two_factor:
         return render_template("account/two_factor_on.html", form=DisableTwoFactorForm(),
@@ -58,6 +63,7 @@ def two_factor():
             codes = enable_two_factor(current_user, secret=secret, code=form.code.data,
                                       ip_address=client_address())
         except AccountInvalid as invalid:
+            throttles.secret_failed()
             form.code.errors = invalid.fields["code"]
         else:
             session.pop(ENROL_KEY, None)
@@ -69,6 +75,7 @@ def two_factor():
 
 @bp.post("/two-factor/disable")
 @staff_required
+@throttles.account_secret
 def disable():
     form = DisableTwoFactorForm()
     if _two_factor_required():
@@ -78,6 +85,7 @@ def disable():
         try:
             disable_two_factor(current_user, password=form.password.data, ip_address=client_address())
         except AccountInvalid as invalid:
+            throttles.secret_failed()
             form.password.errors = invalid.fields["password"]
         else:
             flash("Two-factor sign-in is off.", "info")

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from flask import current_app, session
 
+from crm.core.params import parse_int
 from crm.extensions import login_manager
 from crm.staff.sessions import resume_session
 
@@ -19,11 +20,12 @@ login_manager.session_protection = "basic"
 
 @login_manager.user_loader
 def load_user(user_id):
-    if not str(user_id).isdigit():
+    user_id = parse_int(user_id)
+    if user_id is None:
         return None
     config = current_app.config
     return resume_session(
-        int(user_id), session.get(SESSION_TOKEN_KEY),
+        user_id, session.get(SESSION_TOKEN_KEY),
         idle=timedelta(minutes=config["CRM_SESSION_IDLE_MINUTES"]),
         max_age=timedelta(hours=config["CRM_SESSION_MAX_HOURS"]),
     )

@@ -285,6 +285,9 @@ def enable_two_factor(user, *, secret, code, ip_address=None):
     """Turn on TOTP once the user proves their app has `secret`; returns fresh recovery codes."""
     step = two_factor.matching_step(secret, code, utcnow())
     if step is None:
+        record_audit("2fa.enrol_failed", actor=user, target_type="user", target_id=user.id,
+                     ip_address=ip_address)
+        db.session.commit()
         raise AccountInvalid({"code": ["That code is not right. Check your device's clock."]})
     user.totp_secret = secret
     user.totp_last_counter = step
@@ -301,6 +304,9 @@ def enable_two_factor(user, *, secret, code, ip_address=None):
 def disable_two_factor(user, *, password, ip_address=None):
     """Turn TOTP off (the password is asked again); recovery codes are deleted."""
     if not verify_password(user.password_hash, password or ""):
+        record_audit("2fa.disable_failed", actor=user, target_type="user", target_id=user.id,
+                     ip_address=ip_address)
+        db.session.commit()
         raise AccountInvalid({"password": ["This is not your current password."]})
     user.totp_secret = None
     user.totp_last_counter = None

@@ -7,6 +7,7 @@ from flask_login import current_user, login_user, logout_user
 
 from crm.core.security import client_address, user_agent
 from crm.extensions import limiter
+from crm.staff import throttles
 from crm.staff.auth import SESSION_TOKEN_KEY
 from crm.staff.forms import PASSWORD_HINT, ForgotPasswordForm, LoginForm, NewPasswordForm, TwoFactorForm
 from crm.staff.navigation import after_login_url, safe_next
@@ -32,7 +33,6 @@ bp = Blueprint("auth", __name__)
 def password_rules():
     return {"password_hint": PASSWORD_HINT}
 
-PENDING_KEY = "pending_2fa"
 PENDING_SECONDS = 300  # the password step is good for five minutes of the second step
 
 
@@ -40,28 +40,9 @@ def _login_limit():
     return current_app.config["CRM_LOGIN_RATE_LIMIT"]
 
 
-def _failed(response):
-    """Only failures count: a successful step answers 303."""
-    return response.status_code != 303
-
-
 def _account_key():
     email = request.form.get("email", "")
     return "account:" + (login_email(email) or email.strip().lower()[:254])
-
-
-def _pending_key():
-    return f"pending:{(session.get(PENDING_KEY) or {}).get('user_id', '')}"
-
-
-def _throttle(key_func, scope):
-    return limiter.limit(_login_limit, key_func=key_func, methods=["POST"], deduct_when=_failed,
-                         scope=scope)
-
-
-per_address = _throttle(client_address, "login-address")
-per_account = _throttle(_account_key, "login-account")
-per_pending_user = _throttle(_pending_key, "login-2fa-user")
 
 
 def _start_session(user, next_url):
@@ -73,8 +54,9 @@ def _start_session(user, next_url):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@per_address
-@per_account
+@throttles.login_per_account_and_address
+@throttles.login_per_account
+@throttles.login_per_address
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(after_login_url(request.args.get("next")))
@@ -83,17 +65,18 @@ def login():
         return render_template("auth/login.html", form=form), 422 if form.is_submitted() else 200
     user = authenticate(form.email.data, form.password.data, ip_address=client_address())
     if user is None:
+        throttles.secret_failed()
         form.password.errors = [GENERIC_LOGIN_ERROR]
         return render_template("auth/login.html", form=form)
     if user.has_two_factor:
         session.clear()
-        session[PENDING_KEY] = {"user_id": user.id, "at": time.time(), "next": safe_next(form.next.data)}
+        session[throttles.PENDING_KEY] = {"user_id": user.id, "at": time.time(), "next": safe_next(form.next.data)}
         return redirect(url_for("auth.two_factor"), code=303)
     return _start_session(user, form.next.data)
 
 
 def _pending_user():
-    pending = session.get(PENDING_KEY) or {}
+    pending = session.get(throttles.PENDING_KEY) or {}
     if time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None
     user = staff_member(pending.get("user_id"))
@@ -101,18 +84,19 @@ def _pending_user():
 
 
 @bp.route("/login/two-factor", methods=["GET", "POST"])
-@per_address
-@per_pending_user
+@throttles.second_step_per_user
+@throttles.second_step_per_address
 def two_factor():
     user = _pending_user()
     if user is None:
-        session.pop(PENDING_KEY, None)
+        session.pop(throttles.PENDING_KEY, None)
         flash("Please log in again.", "info")
         return redirect(url_for("auth.login"), code=303 if request.method == "POST" else 302)
     form = TwoFactorForm()
     if form.validate_on_submit():
         if verify_second_factor(user, form.code.data, ip_address=client_address()):
-            return _start_session(user, session[PENDING_KEY].get("next"))
+            return _start_session(user, session[throttles.PENDING_KEY].get("next"))
+        throttles.secret_failed()
         form.code.errors = ["That code is not right."]
         return render_template("auth/two_factor.html", form=form)
     return render_template("auth/two_factor.html", form=form), 422 if form.is_submitted() else 200
@@ -142,9 +126,14 @@ def forgot_password():
     return render_template("auth/forgot.html", form=form), 422 if form.is_submitted() else 200
 
 
+def _invalid_link(purpose):
+    throttles.secret_failed()
+    return render_template("auth/link_invalid.html", purpose=purpose), 404
+
+
 def _password_link_view(token, purpose, template):
     if user_for_link(token, purpose) is None:
-        return render_template("auth/link_invalid.html", purpose=purpose), 404
+        return _invalid_link(purpose)
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
@@ -152,7 +141,7 @@ def _password_link_view(token, purpose, template):
         except AccountInvalid as invalid:
             form.password.errors = invalid.fields["password"]
         except TokenInvalid:
-            return render_template("auth/link_invalid.html", purpose=purpose), 404
+            return _invalid_link(purpose)
         else:
             logout_user()
             session.clear()
@@ -162,14 +151,12 @@ def _password_link_view(token, purpose, template):
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=client_address, methods=["POST"], deduct_when=_failed,
-               scope="reset-address")
+@throttles.link_per_address
 def reset_password(token):
     return _password_link_view(token, "password-reset", "auth/reset.html")
 
 
 @bp.route("/password/set/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=client_address, methods=["POST"], deduct_when=_failed,
-               scope="invite-address")
+@throttles.link_per_address
 def accept_invite(token):
     return _password_link_view(token, "invite", "auth/accept_invite.html")

@@ -3,9 +3,11 @@
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 
+from crm.core.params import form_int
+
 
 class AssignForm(FlaskForm):
-    assignee_id = SelectField("Assign to", coerce=int, validate_choice=True)
+    assignee_id = SelectField("Assign to", coerce=form_int, validate_choice=True)
 
     def __init__(self, staff, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.core.db import utcnow
+from crm.core.params import parse_int
 from crm.enquiries.models import CLOSED_STATUSES, STATUSES, Activity, Contact, Enquiry
 from crm.enquiries.options import SECTORS, TOPICS
 from crm.extensions import db
 
 PAGE_SIZE = 25
+MAX_PAGE = 100_000
 ASSIGNEE_WORDS = ("me", "unassigned", "all")
 
 
@@ -44,13 +46,13 @@ class InboxFilters:
         overdue = args.get("overdue") or "0"
         if status is not None and status not in STATUSES:
             raise FiltersInvalid("status")
-        if assignee not in ASSIGNEE_WORDS and not (assignee.isdigit() and len(assignee) < 10):
+        if assignee not in ASSIGNEE_WORDS and parse_int(assignee) is None:
             raise FiltersInvalid("assignee")
         if sector is not None and sector not in SECTORS:
             raise FiltersInvalid("sector")
         if topic is not None and topic not in TOPICS:
             raise FiltersInvalid("topic")
-        if not page.isdigit() or not 1 <= int(page) <= 100_000:
+        if parse_int(page, maximum=MAX_PAGE) is None:
             raise FiltersInvalid("page")
         if q is not None and len(q) > 200:
             raise FiltersInvalid("q")

@@ -35,6 +35,7 @@ def test_error_pages_show_no_internals(client):
     assert "Not Found" in html and "Traceback" not in html
 
 
+@pytest.mark.expect_traceback
 def test_an_unexpected_error_answers_500_without_internals(make_app):
     app = make_app()
 

@@ -3,7 +3,11 @@
 import logging
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from crm.core.db import utcnow
+from crm.extensions import db
+from crm.notifications.models import OutboxMessage
 from crm.notifications.worker import claim_batch, deliver, drain
 from tests.notifications.helpers import add_messages, one, outbox
 
@@ -223,12 +227,46 @@ def test_a_long_batch_renews_its_lease_before_it_runs_out(make_app, smtp_server)
                    CRM_OUTBOX_LEASE_SECONDS=20)
     ids = add_messages(app, 2)
     now = utcnow()
+    leases_in_the_database = []
+
+    def look_at_the_second_row():
+        # Called before each message: after the first is sent, the second row's lease is the
+        # renewed one in the database itself, not only on the worker's batch object.
+        with db.engine.connect() as connection:
+            leases_in_the_database.append(connection.scalar(
+                sa.select(OutboxMessage.claimed_until).where(OutboxMessage.id == ids[1])))
+        return False
+
     with app.app_context():
         batch = claim_batch(clock=at(now))
         # 16 s later 4 s of the lease are left, under the margin of max(lease / 2, MAIL_TIMEOUT).
-        assert deliver(batch, clock=at(now + timedelta(seconds=16))) == 2
+        assert deliver(batch, should_stop=look_at_the_second_row, clock=at(now + timedelta(seconds=16))) == 2
         assert batch.claimed_until == now + timedelta(seconds=36)
+    assert leases_in_the_database == [now + timedelta(seconds=20), now + timedelta(seconds=36)]
     assert [r.status for r in outbox(app, *ids)] == ["sent", "sent"]
+
+
+def test_a_stale_worker_that_cannot_reach_the_server_leaves_the_new_owners_claim_alone(smtp_app, smtp_server):
+    ids = add_messages(smtp_app, 3)
+    now = utcnow()
+    lease = timedelta(seconds=smtp_app.config["CRM_OUTBOX_LEASE_SECONDS"])
+
+    with smtp_app.app_context():
+        stale = claim_batch(clock=at(now))
+        fresh = claim_batch(clock=at(now + lease + timedelta(seconds=1)))
+    before = [(r.claimed_by, r.claimed_until, r.attempts, r.last_error, r.next_attempt_at, r.status)
+              for r in outbox(smtp_app, *ids)]
+    smtp_server.stop()
+    with smtp_app.app_context():
+        # The stale worker wakes up and fails to connect: mark_failed must not touch the rows.
+        assert deliver(stale, clock=at(now + lease + timedelta(seconds=2))) == 0
+    after = [(r.claimed_by, r.claimed_until, r.attempts, r.last_error, r.next_attempt_at, r.status)
+             for r in outbox(smtp_app, *ids)]
+    assert after == before and {r[0] for r in after} == {fresh.token}
+    smtp_server.start()
+    with smtp_app.app_context():
+        assert deliver(fresh, clock=at(now + lease + timedelta(seconds=3))) == 3
+    assert len(smtp_server.messages) == 3
 
 
 def test_stopping_finishes_the_current_message_and_releases_the_rest(smtp_app, smtp_server):

@@ -36,6 +36,7 @@ def test_a_manager_on_an_admin_page_gets_the_403_page_in_the_layout(app, make_us
     assert "Forbidden" in response.text and 'class="site-header"' in response.text
 
 
+@pytest.mark.expect_traceback
 def test_a_500_shows_no_internals(make_app, make_user, login):
     app = make_app(PROPAGATE_EXCEPTIONS=False)
 

@@ -55,7 +55,8 @@ def test_unknown_email_and_wrong_password_answer_the_same(app, make_user):
                             (email_of(app, user_id), "wrong password here!")]:
         client = app.test_client()
         response = post_login(client, email, password)
-        answers.append((response.status_code, response.text.replace(csrf_token(client), "")))
+        # The page's own token: one fetched by a later request may carry a later timestamp.
+        answers.append((response.status_code, response.text.replace(hidden_value(response.text, "csrf_token"), "")))
         assert client.get("/staff/enquiries").status_code == 302
     assert answers[0][0] == answers[1][0] == 200
     assert "The email or password is not right." in answers[0][1]
@@ -78,7 +79,8 @@ def test_unknown_email_and_wrong_password_answer_the_same(app, make_user):
 def test_bad_input_logs_nobody_in(app, client, make_user, data):
     make_user()
     response = client.post("/login", data={**data, "csrf_token": csrf_token(client)})
-    assert response.status_code in (200, 422)
+    # A NUL character is refused before any view reads it (crm/core/params.py).
+    assert response.status_code in ((400,) if any("\x00" in str(v) for v in data.values()) else (200, 422))
     assert count(app, UserSession) == 0
     assert client.get("/staff/enquiries").status_code == 302
 
