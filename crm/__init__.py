@@ -5,7 +5,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import INSTANCE_DIR, config_for
+from config import INSTANCE_DIR, config_for, engine_options
 from crm.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 
@@ -57,6 +57,9 @@ def register_extensions(app):
     from crm.core import models  # noqa: F401  (every model, for Alembic and relationships)
     from crm.staff import auth  # noqa: F401  (registers the user loader)
 
+    # The pool settings, unless the config spells out engine options itself.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(app.config), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     mail.init_app(app)
