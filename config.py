@@ -1,5 +1,6 @@
 """Configuration classes. Every setting can come from the environment (CONTRACT §2)."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -87,6 +88,18 @@ class Config:
     # Sent messages hold personal data in their bodies: deleted this many days after sending.
     CRM_OUTBOX_RETENTION_DAYS = int(os.environ.get("CRM_OUTBOX_RETENTION_DAYS", "30"))
 
+    # /metrics answers a bearer token equal to CRM_METRICS_TOKEN, or clients in CRM_METRICS_ALLOW
+    # (addresses or networks, comma-separated, as the app sees them after CRM_TRUSTED_PROXIES);
+    # anyone else gets 404. Neither set: /metrics is off.
+    CRM_METRICS_TOKEN = os.environ.get("CRM_METRICS_TOKEN") or None
+    CRM_METRICS_ALLOW = [
+        ipaddress.ip_network(n.strip(), strict=False)
+        for n in os.environ.get("CRM_METRICS_ALLOW", "").split(",") if n.strip()
+    ]
+
+    # Log lines: "text" for people at a terminal, "json" for a log collector (production).
+    CRM_LOG_FORMAT = os.environ.get("CRM_LOG_FORMAT", "text")
+
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     # Several apps (or a staging copy) can share one Redis: each counts under its own prefix.
@@ -154,6 +167,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    CRM_LOG_FORMAT = os.environ.get("CRM_LOG_FORMAT", "json")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True

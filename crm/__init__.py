@@ -1,7 +1,5 @@
 """The investor-enquiry CRM: application factory."""
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -41,9 +39,11 @@ def register_template_helpers(app):
 
 
 def configure_logging(app):
-    if not app.logger.handlers or app.debug:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app.logger.setLevel(logging.INFO)
+    from crm.core.logs import configure_logging as configure
+    from crm.core.logs import register_request_ids
+
+    configure(app)
+    register_request_ids(app)
 
 
 def configure_proxies(app):
@@ -72,6 +72,7 @@ def register_blueprints(app):
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
     from crm.notifications.views import bp as outbox_admin_bp
+    from crm.operations.views import bp as operations_bp
     from crm.staff.account import bp as account_bp
     from crm.staff.admin import bp as admin_users_bp
     from crm.staff.views import bp as auth_bp
@@ -85,6 +86,7 @@ def register_blueprints(app):
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_users_bp)
     app.register_blueprint(outbox_admin_bp)
+    app.register_blueprint(operations_bp)
 
 
 def register_errorhandlers(app):
