@@ -32,6 +32,7 @@ if os.environ.get("CRM_LOG_FORMAT", "json" if os.environ.get("CRM_ENV") == "prod
         "formatters": {"json": {"()": "crm.core.logs.JsonFormatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
                                 "stream": "ext://sys.stderr"}},
+        "root": {"level": "INFO", "handlers": []},  # the app adds its own (crm/core/logs.py)
         "loggers": {
             "gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False},
             "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
