@@ -65,6 +65,24 @@ try:
 
     for n in range(50):  # warm up: templates compiled, statements cached, pool filled
         post(-n - 1)
+    # Round trips per submission: statements through SQLAlchemy, plus BEGIN and COMMIT that the
+    # driver sends on its own (PostgreSQL), plus a pre-ping per checkout when it is on.
+    import sqlalchemy as sa
+
+    statements = []
+    recording = [True]
+    with app.app_context():
+        engine = db.engine
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _statement(conn, cursor, statement, *args):
+        if recording[0]:
+            statements.append(" ".join(statement.split()[:3]))
+
+    post(-1000)
+    recording[0] = False
+    print(f"statements per submission: {len(statements)}: {'; '.join(statements)}")
+
     # CPU time of this process per submission, without the profiler: on a busy machine a
     # steadier figure than the wall clock (PostgreSQL's own CPU is not in it).
     cpu, wall = time.process_time(), time.perf_counter()
