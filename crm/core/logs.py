@@ -37,7 +37,16 @@ class JsonFormatter(_JsonFormatter):
 
     def add_fields(self, log_record, record, message_dict):
         super().add_fields(log_record, record, message_dict)
-        log_record["request_id"] = getattr(record, "request_id", None) or current_request_id()
+        log_record["request_id"] = (getattr(record, "request_id", None) or _access_request_id(record)
+                                    or current_request_id())
+
+
+def _access_request_id(record):
+    """gunicorn's access lines carry the response's X-Request-ID among their atoms."""
+    if record.name == "gunicorn.access" and isinstance(record.args, dict):
+        value = record.args.get("{x-request-id}o")
+        return value if value and value != "-" else None
+    return None
 
 
 def configure_logging(app):

@@ -26,5 +26,6 @@ def test_the_access_log_has_no_query_string_and_the_lines_are_json(database_url,
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     access = [line for line in lines if line["logger"] == "gunicorn.access"]
     assert any(line["message"].startswith("GET /enquire 200 ") and
-               line["message"].endswith("request_id=req-from-proxy") for line in access), access
+               line["message"].endswith("request_id=req-from-proxy") and
+               line["request_id"] == "req-from-proxy" for line in access), access
     assert all({"time", "level", "message", "request_id"} <= line.keys() for line in lines)
