@@ -55,10 +55,10 @@ for n in 1 2 3; do
   .venv/bin/flask crm create-user --email "manager$n@bench.example" --name "Manager $n" \
     --role manager --password "bench-password-$$-long" >/dev/null
 done
-.venv/bin/gunicorn -w 2 -b "127.0.0.1:$crm_port" --log-level warning --no-control-socket wsgi:app &
+.venv/bin/gunicorn -w 2 -b "127.0.0.1:$crm_port" -c "$PWD/bench/gunicorn_bench.py" --log-level warning --no-control-socket wsgi:app &
 pids+=($!)
 MINIMAL_DATABASE_URL="$minimal_url" .venv/bin/gunicorn -w 2 -b "127.0.0.1:$minimal_port" \
-  --log-level warning --no-control-socket --chdir bench minimal_app:app &
+  -c "$PWD/bench/gunicorn_bench.py" --log-level warning --no-control-socket --chdir bench minimal_app:app &
 pids+=($!)
 for port in "$crm_port" "$minimal_port"; do
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
