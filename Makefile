@@ -22,11 +22,14 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # Migrate, seed an empty database, then serve the app and the mail worker together.
+# Ctrl-C reaches both (one process group): the server stops, the worker finishes its message;
+# the trap waits for the worker, so that nothing outlives `make run` and nothing alarms.
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask crm seed-demo --if-empty
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/flask crm worker & \
+	@$(BIN)/flask crm worker & worker=$$!; \
+	trap 'wait $$worker; exit 0' INT; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' TERM EXIT; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 worker: install

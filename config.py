@@ -1,5 +1,6 @@
 """Configuration classes. Every setting can come from the environment (CONTRACT §2)."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -23,6 +24,22 @@ def database_url(url):
     return url
 
 
+def engine_options(config):
+    """SQLAlchemy engine options from the CRM_DB_* settings, for the configured database."""
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    options = {"pool_pre_ping": config["CRM_DB_POOL_PRE_PING"]}
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return options  # one in-memory database per connection: no pool to size
+    options.update(
+        pool_size=config["CRM_DB_POOL_SIZE"], max_overflow=config["CRM_DB_MAX_OVERFLOW"],
+        pool_timeout=config["CRM_DB_POOL_TIMEOUT"], pool_recycle=config["CRM_DB_POOL_RECYCLE"],
+        pool_use_lifo=True,  # the busiest connections stay warm; spare ones age out
+    )
+    if url.startswith("postgresql"):
+        options["connect_args"] = {"application_name": "crm"}  # named in pg_stat_activity
+    return options
+
+
 def _development_secret_key():
     """Generate a key once into instance/ so sessions survive restarts in development."""
     path = INSTANCE_DIR / "secret_key"
@@ -39,7 +56,18 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # The connection pool of each process (docs/deploy.md): every gunicorn worker and every
+    # outbox worker holds up to POOL_SIZE + MAX_OVERFLOW connections, so size them together
+    # with PostgreSQL's max_connections. SQLite files use the same pool.
+    CRM_DB_POOL_SIZE = int(os.environ.get("CRM_DB_POOL_SIZE", "5"))
+    CRM_DB_MAX_OVERFLOW = int(os.environ.get("CRM_DB_MAX_OVERFLOW", "5"))
+    CRM_DB_POOL_TIMEOUT = float(os.environ.get("CRM_DB_POOL_TIMEOUT", "10"))
+    # Connections older than this are replaced at checkout (before a firewall or PgBouncer drops them).
+    CRM_DB_POOL_RECYCLE = int(os.environ.get("CRM_DB_POOL_RECYCLE", "1800"))
+    # Off by default: a ping is one more round trip on every request. Without it a connection
+    # the server dropped fails the one request that used it, and SQLAlchemy then discards the
+    # whole pool; turn it on where connections are cut silently and often.
+    CRM_DB_POOL_PRE_PING = _bool("CRM_DB_POOL_PRE_PING")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
@@ -60,8 +88,32 @@ class Config:
     # Sent messages hold personal data in their bodies: deleted this many days after sending.
     CRM_OUTBOX_RETENTION_DAYS = int(os.environ.get("CRM_OUTBOX_RETENTION_DAYS", "30"))
 
+    # /metrics answers a bearer token equal to CRM_METRICS_TOKEN, or clients in CRM_METRICS_ALLOW
+    # (addresses or networks, comma-separated, as the app sees them after CRM_TRUSTED_PROXIES);
+    # anyone else gets 404. Neither set: /metrics is off.
+    CRM_METRICS_TOKEN = os.environ.get("CRM_METRICS_TOKEN") or None
+    CRM_METRICS_ALLOW = [
+        ipaddress.ip_network(n.strip(), strict=False)
+        for n in os.environ.get("CRM_METRICS_ALLOW", "").split(",") if n.strip()
+    ]
+
+    # Log lines: "text" for people at a terminal, "json" for a log collector (production).
+    CRM_LOG_FORMAT = os.environ.get("CRM_LOG_FORMAT", "text")
+
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Several apps (or a staging copy) can share one Redis: each counts under its own prefix.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "crm")
+    # Redis down: the limits fail open to per-process counting (each process keeps counting
+    # in memory, as with memory://) and return to Redis when it answers again, so that
+    # enquiries and logins go on being served, still limited per process (docs/deploy.md).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = _bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    RATELIMIT_SWALLOW_ERRORS = True  # a storage error never turns a request into a 500
+    # A Redis that does not answer costs a request at most this long before the fallback.
+    RATELIMIT_STORAGE_OPTIONS = (
+        {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+        if RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://")) else {}
+    )
     CRM_PUBLIC_RATE_LIMIT = os.environ.get("CRM_PUBLIC_RATE_LIMIT", "20 per minute")
     CRM_FORM_MIN_SECONDS = float(os.environ.get("CRM_FORM_MIN_SECONDS", "3"))
     # Wrong secrets (passwords, codes, links; crm/staff/throttles.py). The strict limit is per
@@ -119,6 +171,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    CRM_LOG_FORMAT = os.environ.get("CRM_LOG_FORMAT", "json")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True

@@ -1,11 +1,9 @@
 """The investor-enquiry CRM: application factory."""
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import INSTANCE_DIR, config_for
+from config import INSTANCE_DIR, config_for, engine_options
 from crm.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 
@@ -42,9 +40,11 @@ def register_template_helpers(app):
 
 
 def configure_logging(app):
-    if not app.logger.handlers or app.debug:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app.logger.setLevel(logging.INFO)
+    from crm.core.logs import configure_logging as configure
+    from crm.core.logs import register_request_ids
+
+    configure(app)
+    register_request_ids(app)
 
 
 def configure_proxies(app):
@@ -64,6 +64,9 @@ def register_extensions(app):
     from crm.core import models  # noqa: F401  (every model, for Alembic and relationships)
     from crm.staff import auth  # noqa: F401  (registers the user loader)
 
+    # The pool settings, unless the config spells out engine options itself.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(app.config), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     mail.init_app(app)
@@ -76,6 +79,7 @@ def register_blueprints(app):
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
     from crm.notifications.views import bp as outbox_admin_bp
+    from crm.operations.views import bp as operations_bp
     from crm.staff.account import bp as account_bp
     from crm.staff.admin import bp as admin_users_bp
     from crm.staff.views import bp as auth_bp
@@ -89,6 +93,7 @@ def register_blueprints(app):
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_users_bp)
     app.register_blueprint(outbox_admin_bp)
+    app.register_blueprint(operations_bp)
 
 
 def register_errorhandlers(app):

@@ -4,7 +4,7 @@ from crm.assignment.models import AssignmentRule
 from crm.core.audit import AuditLog
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey, PrivacyPolicy
 from crm.gdpr.models import ErasureTombstone
-from crm.notifications.models import OutboxMessage
+from crm.notifications.models import OutboxMessage, WorkerHeartbeat
 from crm.staff.models import RecoveryCode, User, UserSession
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "RecoveryCode",
     "User",
     "UserSession",
+    "WorkerHeartbeat",
 ]

@@ -51,3 +51,17 @@ class OutboxMessage(db.Model):
         sa.CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status"),
         sa.Index("ix_outbox_messages_due", "status", "next_attempt_at"),
     )
+
+
+class WorkerHeartbeat(db.Model):
+    """The last sign of life of each running outbox worker (for /metrics and alerts).
+
+    Workers are separate processes, often on separate hosts: the database is what they share.
+    """
+
+    __tablename__ = "worker_heartbeats"
+
+    worker: Mapped[str] = mapped_column(sa.String(80), primary_key=True)  # host:pid
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    handled: Mapped[int] = mapped_column(default=0)

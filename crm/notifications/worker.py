@@ -33,6 +33,8 @@ from flask_mail import BadHeaderError, Message
 
 from crm.core.db import utcnow
 from crm.extensions import db, mail
+from crm.notifications import heartbeats
+from crm.notifications.heartbeats import HEARTBEAT_SECONDS
 from crm.notifications.models import OutboxMessage
 
 FIRST_RETRY_SECONDS = 30
@@ -415,6 +417,7 @@ class Worker:
         self.once = once
         self.poll_seconds = poll_seconds or current_app.config["CRM_OUTBOX_POLL_SECONDS"]
         self.stopping = False
+        self.name = heartbeats.worker_name()
 
     def stop(self, signum=None, frame=None):
         self.stopping = True
@@ -432,13 +435,19 @@ class Worker:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if not self.once:
+                self._heartbeat(None)
         current_app.logger.info("outbox worker stopped after handling %s messages", handled)
         return handled
 
     def _loop(self):
         handled = 0
         next_purge = time.monotonic()
+        next_beat = time.monotonic()
         while not self.stopping:
+            if not self.once and time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + HEARTBEAT_SECONDS
+                self._heartbeat(handled)
             if not self.once and time.monotonic() >= next_purge:
                 next_purge = time.monotonic() + PURGE_EVERY_SECONDS
                 self._purge()
@@ -458,12 +467,23 @@ class Worker:
                 self._sleep()
         return handled
 
+    def _heartbeat(self, handled):
+        """Tell /metrics this worker is alive (None: it stops); never the reason it stops."""
+        try:
+            if handled is None:
+                heartbeats.forget(self.name)
+            else:
+                heartbeats.beat(self.name, handled)
+        except Exception:
+            db.session.rollback()
+            current_app.logger.warning("outbox worker heartbeat not recorded", exc_info=True)
+
     def _purge(self):
         """Hourly housekeeping: old sent mail, and Idempotency-Keys past their 24 hours."""
         from crm.enquiries.services import purge_expired_idempotency_keys
         from crm.notifications.services import purge_sent_messages
 
-        for purge in (purge_sent_messages, purge_expired_idempotency_keys):
+        for purge in (purge_sent_messages, purge_expired_idempotency_keys, heartbeats.forget):
             try:
                 purge()
             except Exception:

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Intake throughput side by side: the CRM's POST /api/v1/enquiries against bench/minimal_app.py
+# (parse the same JSON, insert one row), both under `gunicorn -w 2` on fresh databases, driven
+# by the same wrk script in one run. Rounds alternate between the two apps so that a noisy
+# neighbour hurts both alike; the ratio is the figure (docs/performance.md).
+# Usage: bench/intake_ratio.sh [sqlite|postgresql] [seconds per round] [rounds]
+# Needs wrk (apt-get install -y wrk) and, for postgresql, psql and a server at 127.0.0.1:5432.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-sqlite}
+seconds=${2:-10}
+rounds=${3:-3}
+connections=${INTAKE_CONNECTIONS:-8}
+work=$(mktemp -d)
+free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+crm_port=$(free_port)
+minimal_port=$(free_port)
+while [ "$minimal_port" = "$crm_port" ]; do minimal_port=$(free_port); done
+
+export CRM_ENV=production FLASK_APP=wsgi CRM_INSTANCE_PATH="$work"
+SECRET_KEY=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(32))')
+export SECRET_KEY
+export CRM_PUBLIC_RATE_LIMIT="1000000 per minute"   # one client address sends everything here
+export CRM_FORM_MIN_SECONDS=0
+pids=()
+databases=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for db in "${databases[@]}"; do
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ "$kind" = postgresql ]; then
+  for db in "crm_intake_$$" "minimal_intake_$$"; do
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $db"
+    databases+=("$db")
+  done
+  crm_url="postgresql://postgres@127.0.0.1:5432/crm_intake_$$"
+  minimal_url="postgresql://postgres@127.0.0.1:5432/minimal_intake_$$"
+else
+  crm_url="sqlite:///$work/crm.sqlite3"
+  minimal_url="sqlite:///$work/minimal.sqlite3"
+fi
+
+# The CRM: migrated, with an admin and three managers so that assignment has work to do.
+export DATABASE_URL="$crm_url"
+.venv/bin/flask db upgrade >/dev/null 2>&1
+.venv/bin/flask crm create-user --email admin@bench.example --name "Bench Admin" --role admin \
+  --password "bench-password-$$-long" >/dev/null
+for n in 1 2 3; do
+  .venv/bin/flask crm create-user --email "manager$n@bench.example" --name "Manager $n" \
+    --role manager --password "bench-password-$$-long" >/dev/null
+done
+.venv/bin/gunicorn -w 2 -b "127.0.0.1:$crm_port" -c "$PWD/bench/gunicorn_bench.py" --log-level warning --no-control-socket wsgi:app &
+pids+=($!)
+MINIMAL_DATABASE_URL="$minimal_url" .venv/bin/gunicorn -w 2 -b "127.0.0.1:$minimal_port" \
+  -c "$PWD/bench/gunicorn_bench.py" --log-level warning --no-control-socket --chdir bench minimal_app:app &
+pids+=($!)
+for port in "$crm_port" "$minimal_port"; do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+done
+
+run_wrk() {  # $1 = port; prints "requests rate errors p50 p99"
+  INTAKE_PREFIX="$1.$RANDOM" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/intake.lua \
+    "http://127.0.0.1:$1" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
+}
+
+echo "== $kind: gunicorn -w 2 each, wrk -t2 -c$connections, $rounds rounds of ${seconds}s per app, alternating"
+crm_requests=0; minimal_requests=0; crm_errors=0; minimal_errors=0
+for round in $(seq "$rounds"); do
+  read -r m_req m_rate m_err m_p50 m_p99 < <(run_wrk "$minimal_port")
+  read -r c_req c_rate c_err c_p50 c_p99 < <(run_wrk "$crm_port")
+  printf 'round %d: minimal %8.1f req/s (p50 %s ms, p99 %s ms, errors %s)   crm %8.1f req/s (p50 %s ms, p99 %s ms, errors %s)\n' \
+    "$round" "$m_rate" "$m_p50" "$m_p99" "$m_err" "$c_rate" "$c_p50" "$c_p99" "$c_err"
+  minimal_requests=$((minimal_requests + m_req)); crm_requests=$((crm_requests + c_req))
+  minimal_errors=$((minimal_errors + m_err)); crm_errors=$((crm_errors + c_err))
+done
+total=$((seconds * rounds))
+stored=$(.venv/bin/python - <<'PY'
+import sqlalchemy as sa
+from wsgi import app
+from crm.extensions import db
+with app.app_context():
+    count = lambda sql: db.session.scalar(sa.text(sql))
+    print(count("SELECT count(*) FROM enquiries"), count("SELECT count(*) FROM outbox_messages"))
+PY
+)
+read -r enquiries outbox <<<"$stored"
+awk -v c="$crm_requests" -v m="$minimal_requests" -v t="$total" -v ce="$crm_errors" -v me="$minimal_errors" \
+    -v e="$enquiries" -v o="$outbox" 'BEGIN {
+  printf "minimal: %.1f req/s (%d requests, %d errors)\n", m / t, m, me
+  printf "crm:     %.1f req/s (%d requests, %d errors; %d enquiries, %d outbox rows stored)\n", c / t, c, ce, e, o
+  printf "ratio crm/minimal: %.2f\n", c / m
+}'

@@ -1,0 +1,1 @@
+"""Running the app: readiness and metrics for the operators' tools."""
