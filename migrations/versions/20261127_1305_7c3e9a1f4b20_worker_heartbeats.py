@@ -1,7 +1,7 @@
 """Outbox workers' heartbeats, for /metrics.
 
 Revision ID: 7c3e9a1f4b20
-Revises: 5b1c2e7d9a01
+Revises: 7c3e9a5d2b14
 Create Date: 2026-11-27 12:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '7c3e9a1f4b20'
-down_revision = '5b1c2e7d9a01'
+down_revision = '7c3e9a5d2b14'
 branch_labels = None
 depends_on = None
 
