@@ -1,0 +1,30 @@
+"""`flask crm gdpr export|erase|purge` (CONTRACT §8): each calls one service."""
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+gdpr_group = AppGroup("gdpr", help="Data-subject requests and retention.")
+
+
+@gdpr_group.command("export")
+@click.option("--email", required=True)
+def gdpr_export_command(email):
+    """Print everything held about the person with EMAIL as JSON."""
+    from crm.gdpr.services import export_subject
+
+    click.echo(json.dumps(export_subject(email), indent=2, ensure_ascii=False))
+
+
+@gdpr_group.command("erase")
+@click.option("--email", required=True)
+def gdpr_erase_command(email):
+    """Erase everything held about the person with EMAIL, leaving a tombstone."""
+    from crm.gdpr.erasure import erase_subject
+
+    result = erase_subject(email)
+    what = (f"{result.enquiries} enquiries anonymised" if result.found
+            else "no contact held")
+    # The address is not echoed: terminal scrollback and cron mail are logs too.
+    click.echo(f"Erased ({what}, {result.emails} emails deleted); tombstone {result.tombstone_id}.")

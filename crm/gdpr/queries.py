@@ -1,0 +1,27 @@
+"""Read-only queries behind the GDPR hub."""
+
+import sqlalchemy as sa
+
+from crm.enquiries.models import Consent, Enquiry
+from crm.extensions import db
+from crm.gdpr.models import ErasureTombstone
+from crm.gdpr.subjects import contact_for, email_hmac, subject_email
+
+
+def subject_summary(email):
+    """What is held about `email` at a glance, and whether that address was erased before."""
+    email = subject_email(email)
+    contact = contact_for(email)
+    tombstone = db.session.scalar(
+        sa.select(ErasureTombstone).where(ErasureTombstone.email_hmac == email_hmac(email))
+    )
+    references, consents = [], []
+    if contact is not None:
+        references = db.session.scalars(
+            sa.select(Enquiry.reference).where(Enquiry.contact_id == contact.id).order_by(Enquiry.id)
+        ).all()
+        consents = db.session.scalars(
+            sa.select(Consent).where(Consent.contact_id == contact.id).order_by(Consent.id)
+        ).all()
+    return {"email": email, "contact": contact, "references": references, "consents": consents,
+            "tombstone": tombstone}
