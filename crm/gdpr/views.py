@@ -8,12 +8,14 @@ from flask_login import current_user
 from crm.core.audit import record_audit
 from crm.core.security import client_address
 from crm.extensions import db
+from crm.gdpr import log_redaction
 from crm.gdpr.erasure import erase_subject
 from crm.gdpr.forms import EraseForm
 from crm.gdpr.queries import subject_summary
 from crm.staff.access import admin_required
 
 bp = Blueprint("gdpr_admin", __name__, url_prefix="/admin/gdpr")
+bp.record_once(lambda state: log_redaction.install())
 
 
 @bp.app_template_filter("gdpr_when")
