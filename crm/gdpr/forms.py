@@ -1,7 +1,7 @@
 """Forms of the GDPR admin pages (they carry the CSRF token and catch what is plainly missing)."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import DateField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from crm.gdpr.models import REQUEST_KINDS
@@ -13,7 +13,7 @@ class EraseForm(FlaskForm):
 
 class RequestForm(FlaskForm):
     email = EmailField("Email of the person", validators=[DataRequired("Enter an email.")])
-    kind = SelectField("Kind", choices=[(k, k.capitalize()) for k in REQUEST_KINDS])
+    kind = SelectField("Kind", choices=[SelectChoice(k, k.capitalize()) for k in REQUEST_KINDS])
     received_on = DateField("Received on", validators=[DataRequired("Enter the date received.")])
 
 

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from crm.enquiries.models import Consent, Enquiry
+from crm.enquiries.models import Consent, Contact, Enquiry
 from crm.extensions import db
 from crm.gdpr.models import ErasureTombstone
 from crm.gdpr.subjects import contact_for, email_hmac, subject_email
@@ -25,3 +25,23 @@ def subject_summary(email):
         ).all()
     return {"email": email, "contact": contact, "references": references, "consents": consents,
             "tombstone": tombstone}
+
+
+def consent_summary():
+    """Consents per policy version: given, still active, withdrawn (the register at a glance)."""
+    from crm.gdpr.subjects import ANONYMOUS_EMAIL
+
+    rows = db.session.execute(
+        sa.select(Consent.policy_version, sa.func.count(),
+                  sa.func.count(Consent.withdrawn_at))
+        .join(Contact, Contact.id == Consent.contact_id)
+        .where(Contact.email != ANONYMOUS_EMAIL)
+        .group_by(Consent.policy_version).order_by(Consent.policy_version)
+    ).all()
+    return [{"policy_version": v, "given": n, "withdrawn": w, "active": n - w} for v, n, w in rows]
+
+
+def last_purge_runs(limit=5):
+    from crm.gdpr.models import PurgeRun
+
+    return db.session.scalars(sa.select(PurgeRun).order_by(PurgeRun.id.desc()).limit(limit)).all()

@@ -131,8 +131,9 @@ def _fill(result, contact):
                 result["notes"].append(entry)
     for m in db.session.scalars(
         sa.select(OutboxMessage)
+        # Mail sent to the person (internal notifications about them are erased, not exported:
+        # they name staff).
         .where(sa.or_(OutboxMessage.contact_id == contact.id,
-                      OutboxMessage.enquiry_id.in_(references) if references else sa.false(),
                       OutboxMessage.recipient == contact.email))
         .order_by(OutboxMessage.id)
     ):

@@ -63,6 +63,11 @@ GET_CASES = [
     ("/admin/outbox?status=dead", (302, 403, 403, 200)),
     ("/admin/outbox/{dead_message}", (302, 403, 403, 200)),
     ("/admin/outbox/999999", (302, 403, 403, 404)),
+    ("/admin/gdpr", (302, 403, 403, 200)),
+    ("/admin/gdpr?email=ada@example.com", (302, 403, 403, 200)),
+    ("/admin/gdpr/consents.csv", (302, 403, 403, 200)),
+    ("/admin/gdpr/subject.json?email=ada@example.com", (302, 403, 403, 200)),
+    ("/admin/gdpr/processing", (302, 403, 403, 200)),
     ("/account/password", (302, 200, 200, 200)),
     ("/account/two-factor", (302, 200, 200, 200)),
 ]
