@@ -68,6 +68,7 @@ def register_extensions(app):
 def register_blueprints(app):
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
+    from crm.gdpr.public_views import bp as withdrawal_bp
     from crm.gdpr.views import bp as gdpr_admin_bp
     from crm.notifications.views import bp as outbox_admin_bp
     from crm.staff.account import bp as account_bp
@@ -84,6 +85,7 @@ def register_blueprints(app):
     app.register_blueprint(admin_users_bp)
     app.register_blueprint(outbox_admin_bp)
     app.register_blueprint(gdpr_admin_bp)
+    app.register_blueprint(withdrawal_bp)
 
 
 def register_errorhandlers(app):
