@@ -28,3 +28,20 @@ def gdpr_erase_command(email):
             else "no contact held")
     # The address is not echoed: terminal scrollback and cron mail are logs too.
     click.echo(f"Erased ({what}, {result.emails} emails deleted); tombstone {result.tombstone_id}.")
+
+
+@gdpr_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="List what is due and erase nothing.")
+def gdpr_purge_command(dry_run):
+    """Erase what retention says is due (safe to run twice; run it daily from cron)."""
+    from crm.gdpr.retention import purge_expired
+
+    run = purge_expired(dry_run=dry_run)
+    counts = run.counts
+    if dry_run:
+        for reference in counts.get("due", []):
+            click.echo(f"due: enquiry {reference}")
+    verb = "Would erase" if dry_run else "Erased"
+    click.echo(f"{verb} {counts['enquiries']} enquiries ({counts['people']} people entirely), "
+               f"{counts['sent_emails']} sent emails, {counts['audit_entries']} audit entries "
+               f"(run {run.id}).")

@@ -37,6 +37,7 @@ from crm.gdpr.requests import (
     open_and_recent_requests,
     requests_for,
 )
+from crm.gdpr.retention import retention_schedule
 from crm.gdpr.services import export_subject
 from crm.staff.access import admin_required
 
@@ -134,6 +135,17 @@ def request_handled(request_id):
 def consents_csv():
     _audit("gdpr.consents_exported")
     return _download(csv_lines(CONSENT_COLUMNS, consent_rows()), "consents.csv")
+
+
+@bp.get("/retention.csv")
+@admin_required
+def retention_csv():
+    _audit("gdpr.retention_exported")
+    now = utcnow()
+    rows = ((d.record_type, d.record, d.status, d.last_activity_at, d.due_at,
+             "yes" if d.due_at <= now else "no") for d in retention_schedule(now))
+    return _download(csv_lines(("record_type", "record", "status", "last_activity_at", "due_at",
+                                "due_now"), rows), "retention.csv")
 
 
 @bp.get("/subject.json")

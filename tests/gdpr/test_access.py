@@ -55,7 +55,7 @@ def test_gdpr_posts(app, make_user, login, gdpr_world, path, data, visitor):
 
 
 @pytest.mark.parametrize("path", ["/admin/gdpr", "/admin/gdpr?email=" + PERSON["email"],
-                                  "/admin/gdpr/consents.csv", "/admin/gdpr/processing",
+                                  "/admin/gdpr/consents.csv", "/admin/gdpr/processing", "/admin/gdpr/retention.csv",
                                   "/admin/gdpr/subject.json?email=" + PERSON["email"]])
 def test_a_manager_sees_nothing_of_a_person_on_any_gdpr_page(app, manager_client, person, path):
     response = manager_client.get(path)
