@@ -68,6 +68,7 @@ def register_extensions(app):
 def register_blueprints(app):
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
+    from crm.gdpr.audit_views import bp as audit_admin_bp
     from crm.gdpr.public_views import bp as withdrawal_bp
     from crm.gdpr.views import bp as gdpr_admin_bp
     from crm.notifications.views import bp as outbox_admin_bp
@@ -86,6 +87,7 @@ def register_blueprints(app):
     app.register_blueprint(outbox_admin_bp)
     app.register_blueprint(gdpr_admin_bp)
     app.register_blueprint(withdrawal_bp)
+    app.register_blueprint(audit_admin_bp)
 
 
 def register_errorhandlers(app):

@@ -15,15 +15,12 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
 
-from crm.core.audit import record_audit
 from crm.core.db import utcnow
 from crm.core.security import client_address
-from crm.extensions import db
 from crm.gdpr import log_redaction
 from crm.gdpr.erasure import erase_subject
 from crm.gdpr.exports import CONSENT_COLUMNS, consent_rows, csv_lines
@@ -39,6 +36,7 @@ from crm.gdpr.requests import (
 )
 from crm.gdpr.retention import retention_schedule
 from crm.gdpr.services import export_subject
+from crm.gdpr.web import audit_use, csv_download
 from crm.staff.access import admin_required
 
 bp = Blueprint("gdpr_admin", __name__, url_prefix="/admin/gdpr")
@@ -54,24 +52,13 @@ def gdpr_when(value, fmt="%Y-%m-%d %H:%M"):
     return value.astimezone(zone).strftime(fmt)
 
 
-def _audit(action, target_type=None, target_id=None):
-    record_audit(action, actor=current_user, target_type=target_type, target_id=target_id,
-                 ip_address=client_address())
-    db.session.commit()
-
-
-def _download(lines, filename):
-    return Response(stream_with_context(lines), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 def _hub(erase_form=None, request_form=None, status=200):
     email = request.args.get("email", "").strip()
     summary = subject_summary(email) if email else None
     if summary:
         summary["requests"] = requests_for(email)
     waiting, done = open_and_recent_requests()
-    _audit("gdpr.subject_searched" if summary else "gdpr.hub_viewed", "contact",
+    audit_use("gdpr.subject_searched" if summary else "gdpr.hub_viewed", "contact",
            summary["contact"].id if summary and summary["contact"] else None)
     return render_template(
         "admin/gdpr/hub.html", summary=summary, consents=consent_summary(), waiting=waiting,
@@ -133,18 +120,18 @@ def request_handled(request_id):
 @bp.get("/consents.csv")
 @admin_required
 def consents_csv():
-    _audit("gdpr.consents_exported")
-    return _download(csv_lines(CONSENT_COLUMNS, consent_rows()), "consents.csv")
+    audit_use("gdpr.consents_exported")
+    return csv_download(csv_lines(CONSENT_COLUMNS, consent_rows()), "consents.csv")
 
 
 @bp.get("/retention.csv")
 @admin_required
 def retention_csv():
-    _audit("gdpr.retention_exported")
+    audit_use("gdpr.retention_exported")
     now = utcnow()
     rows = ((d.record_type, d.record, d.status, d.last_activity_at, d.due_at,
              "yes" if d.due_at <= now else "no") for d in retention_schedule(now))
-    return _download(csv_lines(("record_type", "record", "status", "last_activity_at", "due_at",
+    return csv_download(csv_lines(("record_type", "record", "status", "last_activity_at", "due_at",
                                 "due_now"), rows), "retention.csv")
 
 
@@ -162,7 +149,7 @@ def subject_json():
 @bp.get("/processing")
 @admin_required
 def processing():
-    _audit("gdpr.processing_record_viewed")
+    audit_use("gdpr.processing_record_viewed")
     return render_template("admin/gdpr/processing.html", sections=processing_record(),
                            form=ProcessingForm())
 

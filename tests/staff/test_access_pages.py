@@ -69,6 +69,9 @@ GET_CASES = [
     ("/admin/gdpr/subject.json?email=ada@example.com", (302, 403, 403, 200)),
     ("/admin/gdpr/processing", (302, 403, 403, 200)),
     ("/admin/gdpr/retention.csv", (302, 403, 403, 200)),
+    ("/admin/audit", (302, 403, 403, 200)),
+    ("/admin/audit?action=login", (302, 403, 403, 200)),
+    ("/admin/audit.csv", (302, 403, 403, 200)),
     ("/account/password", (302, 200, 200, 200)),
     ("/account/two-factor", (302, 200, 200, 200)),
 ]
