@@ -45,3 +45,11 @@ def gdpr_purge_command(dry_run):
     click.echo(f"{verb} {counts['enquiries']} enquiries ({counts['people']} people entirely), "
                f"{counts['sent_emails']} sent emails, {counts['audit_entries']} audit entries "
                f"(run {run.id}).")
+
+
+@gdpr_group.command("reapply-erasures")
+def gdpr_reapply_command():
+    """After restoring a backup: erase again everyone the tombstones say was erased."""
+    from crm.gdpr.erasure import reapply_erasures
+
+    click.echo(f"Erased again: {reapply_erasures()} people.")

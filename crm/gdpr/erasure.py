@@ -146,3 +146,37 @@ def scrub_database_files():
             time.sleep(0.1)  # a reader holds an old snapshot; it ends within moments
     log.warning("WAL checkpoint after an erasure was blocked by a long reader; erased pages "
                 "stay in the WAL until the next checkpoint")
+
+
+def reapply_erasures(batch=1000):
+    """After a restore from backup: erase again every contact a tombstone says was erased.
+
+    A contact is erased again when the keyed hash of its email matches a tombstone recorded
+    after the contact was created; a contact created after the erasure is a new person and
+    stays. Copy the live database's `erasure_tombstones` rows into the restored one first (they
+    hold no personal data). Returns how many people were erased again.
+    """
+    erased, last = 0, 0
+    while True:
+        contacts = db.session.execute(
+            sa.select(Contact.id, Contact.email, Contact.created_at)
+            .where(Contact.id > last).order_by(Contact.id).limit(batch)
+        ).all()
+        if not contacts:
+            db.session.rollback()
+            return erased
+        last = contacts[-1].id
+        hashes = {email_hmac(c.email): c for c in contacts}
+        stones = db.session.execute(
+            sa.select(ErasureTombstone.email_hmac, ErasureTombstone.erased_at)
+            .where(ErasureTombstone.email_hmac.in_(hashes))
+        ).all()
+        db.session.rollback()
+        for digest, erased_at in stones:
+            contact = hashes[digest]
+            if erased_at >= contact.created_at:
+                erase_subject(contact.email, reason="reapplied", clock=lambda at=erased_at: at,
+                              scrub=False)
+                erased += 1
+        if stones:
+            scrub_database_files()

@@ -164,3 +164,28 @@ def test_cli_erase_and_export_afterwards(app, runner, person):
     assert data["contact"] is None and data["enquiries"] == data["emails"] == data["notes"] == []
     assert data["erased"] is True and data["erased_at"]
     assert count(app, Contact, Contact.email == PERSON["email"]) == 0
+
+
+def test_erasures_are_reapplied_after_a_restore(app, runner, person):
+    """A restore brings the person back; the tombstone (copied in) erases them again."""
+    with app.app_context():
+        contact = db.session.scalar(sa.select(Contact).where(Contact.email == PERSON["email"]))
+        from crm.core.db import utcnow
+        from crm.gdpr.subjects import email_hmac
+
+        # As if restored from a backup taken before an erasure recorded in the live database.
+        db.session.add(ErasureTombstone(email_hmac=email_hmac(PERSON["email"]), reason="request",
+                                        erased_at=utcnow()))
+        later = Contact(email="later@example.com", name="Later Person", country="DK")
+        db.session.add(later)
+        db.session.flush()
+        # A tombstone older than the contact: a new person with a once-erased address stays.
+        db.session.add(ErasureTombstone(email_hmac=email_hmac("later@example.com"),
+                                        reason="request", erased_at=contact.created_at))
+        later.created_at = utcnow()
+        db.session.commit()
+    result = runner.invoke(args=["crm", "gdpr", "reapply-erasures"])
+    assert result.exit_code == 0 and "Erased again: 1 people." in result.output
+    assert count(app, Contact, Contact.email == PERSON["email"]) == 0
+    assert count(app, Contact, Contact.email == "later@example.com") == 1
+    assert rows_mentioning(app, PERSON["name"]) == {}
