@@ -23,7 +23,7 @@ from crm.core.db import utcnow
 from crm.core.security import client_address
 from crm.gdpr import log_redaction
 from crm.gdpr.erasure import erase_subject
-from crm.gdpr.exports import CONSENT_COLUMNS, consent_rows, csv_lines
+from crm.gdpr.exports import consent_csv, csv_lines
 from crm.gdpr.forms import ConfirmForm, EraseForm, ProcessingForm, RequestForm
 from crm.gdpr.processing import processing_record, update_processing_section
 from crm.gdpr.queries import consent_summary, last_purge_runs, subject_summary
@@ -121,7 +121,7 @@ def request_handled(request_id):
 @admin_required
 def consents_csv():
     audit_use("gdpr.consents_exported")
-    return csv_download(csv_lines(CONSENT_COLUMNS, consent_rows()), "consents.csv")
+    return csv_download(consent_csv(), "consents.csv")
 
 
 @bp.get("/retention.csv")
