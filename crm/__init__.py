@@ -78,6 +78,9 @@ def register_extensions(app):
 def register_blueprints(app):
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
+    from crm.gdpr.audit_views import bp as audit_admin_bp
+    from crm.gdpr.public_views import bp as withdrawal_bp
+    from crm.gdpr.views import bp as gdpr_admin_bp
     from crm.notifications.views import bp as outbox_admin_bp
     from crm.operations.views import bp as operations_bp
     from crm.staff.account import bp as account_bp
@@ -94,6 +97,9 @@ def register_blueprints(app):
     app.register_blueprint(admin_users_bp)
     app.register_blueprint(outbox_admin_bp)
     app.register_blueprint(operations_bp)
+    app.register_blueprint(gdpr_admin_bp)
+    app.register_blueprint(withdrawal_bp)
+    app.register_blueprint(audit_admin_bp)
 
 
 def register_errorhandlers(app):

@@ -1,15 +1,14 @@
 """`flask crm …`: the operators' commands (CONTRACT §8). Each calls a service."""
 
-import json
 import sys
 
 import click
 from flask.cli import AppGroup
 
+from crm.gdpr.cli import gdpr_group
 from crm.staff.services import AccountInvalid, create_user
 
 crm_group = AppGroup("crm", help="Investor-enquiry CRM commands.")
-gdpr_group = AppGroup("gdpr", help="Data-subject requests and retention.")
 outbox_group = AppGroup("outbox", help="The email outbox.")
 crm_group.add_command(gdpr_group)
 crm_group.add_command(outbox_group)
@@ -85,11 +84,3 @@ def outbox_purge_command(days):
     deleted = purge_sent_messages(None if days is None else timedelta(days=days))
     click.echo(f"Deleted {deleted} sent messages.")
 
-
-@gdpr_group.command("export")
-@click.option("--email", required=True)
-def gdpr_export_command(email):
-    """Print everything held about the person with EMAIL as JSON."""
-    from crm.gdpr.services import export_subject
-
-    click.echo(json.dumps(export_subject(email), indent=2, ensure_ascii=False))

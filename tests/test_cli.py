@@ -122,6 +122,9 @@ def test_worker_once_logs_mail_when_no_server_is_configured(app, client, runner,
     with caplog.at_level("INFO"):
         result = runner.invoke(args=["crm", "worker", "--once"])
     assert result.exit_code == 0 and "Handled 1 messages" in result.output
-    assert "We received your enquiry AAL-" in caplog.text
+    # id, kind and reference: never the address or the body (CONTRACT §1).
+    assert "kind=enquiry_received reference=AAL-" in caplog.text
+    assert "ada@example.com" not in caplog.text and "Ada Jensen" not in caplog.text
+    assert "We received your enquiry" not in caplog.text
     with app.app_context():
         assert db.session.scalar(sa.select(OutboxMessage.status)) == "sent"

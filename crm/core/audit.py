@@ -32,3 +32,11 @@ def record_audit(action, *, actor=None, target_type=None, target_id=None, ip_add
     )
     db.session.add(entry)
     return entry
+
+
+@sa.event.listens_for(AuditLog, "before_update")
+@sa.event.listens_for(AuditLog, "before_delete")
+def _append_only(mapper, connection, target):
+    """The audit log is append-only: the app never changes or removes an entry (retention
+    deletes entries past five years with one statement, in crm/gdpr/retention.py)."""
+    raise PermissionError("audit entries cannot be changed or deleted")

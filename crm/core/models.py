@@ -3,7 +3,7 @@
 from crm.assignment.models import AssignmentRule
 from crm.core.audit import AuditLog
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey, PrivacyPolicy
-from crm.gdpr.models import ErasureTombstone
+from crm.gdpr.models import DataSubjectRequest, ErasureTombstone, ProcessingRecord, PurgeRun
 from crm.notifications.models import OutboxMessage, WorkerHeartbeat
 from crm.staff.models import RecoveryCode, User, UserSession
 
@@ -13,11 +13,14 @@ __all__ = [
     "AuditLog",
     "Consent",
     "Contact",
+    "DataSubjectRequest",
     "Enquiry",
     "ErasureTombstone",
     "IdempotencyKey",
     "OutboxMessage",
     "PrivacyPolicy",
+    "ProcessingRecord",
+    "PurgeRun",
     "RecoveryCode",
     "User",
     "UserSession",

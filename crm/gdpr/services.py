@@ -1,40 +1,73 @@
 """Data-subject rights: what is held about a person."""
 
-import hashlib
-import hmac
-
 import sqlalchemy as sa
 from flask import current_app
 
 from crm.core.audit import record_audit
-from crm.enquiries.models import Activity, Consent, Contact, Enquiry
-from crm.enquiries.validation import EmailNotValidError, normalise_email
+from crm.enquiries.models import Activity, Consent, Enquiry, IdempotencyKey
 from crm.extensions import db
 from crm.gdpr.models import ErasureTombstone
+from crm.gdpr.subjects import contact_for, email_hmac, subject_email
 from crm.notifications.models import OutboxMessage
 
+__all__ = ["email_hmac", "export_subject", "art15_information"]
 
-def email_hmac(email):
-    """Keyed hash of a normalised email: recognises an address without storing it."""
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()
+# The personal columns the export answers with (crm/gdpr/classification.py checks that every
+# column holding a subject's data is here); ids and links appear as references.
+EXPORTED_COLUMNS = {
+    "contacts": ("email", "name", "company", "phone", "country", "created_at", "updated_at"),
+    "enquiries": ("contact_id", "message", "lost_reason"),
+    "consents": ("contact_id", "enquiry_id", "purpose", "lawful_basis", "policy_version",
+                 "policy_sha256", "method", "evidence", "given_at", "ip_address", "user_agent",
+                 "withdrawn_at"),
+    "activities": ("kind", "details", "created_at"),
+    "outbox_messages": ("kind", "recipient", "subject", "text", "html", "status", "last_error",
+                        "created_at", "sent_at"),
+    "idempotency_keys": ("key", "request_sha256", "response", "created_at"),
+}
 
 
 def _iso(value):
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def _subject_email(email):
-    try:
-        return normalise_email(email)
-    except EmailNotValidError:
-        return (email or "").strip().lower()
+def art15_information():
+    """What Art. 15(1) says the answer to an access request must tell the person."""
+    config = current_app.config
+    return {
+        "controller": config["CRM_ORGANISATION"],
+        "purposes": [
+            "answering your enquiry about investing or establishing in the Aalborg area",
+            "following up your enquiry (meetings, proposals, aftercare of a landed investment)",
+            "proving the consent you gave",
+            "anonymous statistics (enquiries, jobs and capex by sector)",
+        ],
+        "lawful_basis": "consent (Art. 6(1)(a)); you may withdraw it at any time",
+        "categories": ["identity and contact details (name, email, phone, company, country)",
+                       "the messages you sent and the notes and replies about them",
+                       "emails sent to you", "consent evidence (time, policy, client address, "
+                       "user agent)"],
+        "recipients": [f"investment managers and administrators of {config['CRM_ORGANISATION']}",
+                       "our email delivery provider", "our hosting provider"],
+        "transfers_to_third_countries": "none",
+        "retention": {
+            "closed_enquiries_days_after_last_activity": config["CRM_RETENTION_DAYS"],
+            "spam_days": 30,
+            "sent_emails_days": config["CRM_OUTBOX_RETENTION_DAYS"],
+        },
+        "rights": ["access (Art. 15)", "rectification (Art. 16)", "erasure (Art. 17)",
+                   "restriction (Art. 18)", "portability (Art. 20)", "objection (Art. 21)",
+                   "withdrawal of consent at any time (Art. 7(3))",
+                   "complaint to the Danish Data Protection Agency (Datatilsynet)"],
+        "source": "you, through our enquiry form, our website's API, or a conversation with our staff",
+        "automated_decision_making": "none; enquiries are assigned to a manager by fixed rules",
+    }
 
 
 def export_subject(email, *, actor=None, ip_address=None):
     """Everything held about the person with `email`, as JSON-ready data; audited."""
-    email = _subject_email(email)
-    contact = db.session.scalar(sa.select(Contact).where(Contact.email == email))
+    email = subject_email(email)
+    contact = contact_for(email)
     tombstone = db.session.scalar(
         sa.select(ErasureTombstone).where(ErasureTombstone.email_hmac == email_hmac(email))
     )
@@ -46,8 +79,10 @@ def export_subject(email, *, actor=None, ip_address=None):
         "notes": [],
         "emails": [],
         "timeline": [],
+        "api_requests": [],
         "erased": tombstone is not None,
         "erased_at": _iso(tombstone.erased_at) if tombstone else None,
+        "information": art15_information(),
     }
     if contact is not None:
         _fill(result, contact)
@@ -96,13 +131,24 @@ def _fill(result, contact):
                 result["notes"].append(entry)
     for m in db.session.scalars(
         sa.select(OutboxMessage)
+        # Mail sent to the person (internal notifications about them are erased, not exported:
+        # they name staff).
         .where(sa.or_(OutboxMessage.contact_id == contact.id,
-                      OutboxMessage.enquiry_id.in_(references) if references else sa.false(),
                       OutboxMessage.recipient == contact.email))
         .order_by(OutboxMessage.id)
     ):
         result["emails"].append({
             "reference": references.get(m.enquiry_id), "kind": m.kind, "to": m.recipient,
-            "subject": m.subject, "text": m.text, "status": m.status,
-            "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at),
+            "subject": m.subject, "text": m.text, "html": m.html, "status": m.status,
+            "last_error": m.last_error, "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at),
         })
+    if references:
+        for k in db.session.scalars(
+            sa.select(IdempotencyKey).where(IdempotencyKey.enquiry_id.in_(references))
+            .order_by(IdempotencyKey.created_at)
+        ):
+            result["api_requests"].append({
+                "reference": references.get(k.enquiry_id), "idempotency_key": k.key,
+                "request_sha256": k.request_sha256, "response": k.response,
+                "created_at": _iso(k.created_at),
+            })

@@ -45,7 +45,19 @@ def new_message_id():
 
 def queue_email(kind, recipient, template, *, language="en", enquiry=None, contact=None,
                 user=None, **context):
-    """Add one outbox row for `recipient` to the current transaction; the worker sends it."""
+    """Add one outbox row for `recipient` to the current transaction; the worker sends it.
+
+    Mail to a prospect (`contact` is the recipient) carries their withdrawal link
+    (`withdraw_url`, rendered by emails/_prospect_footer.*); when they have withdrawn their
+    consent nothing is queued and None is returned.
+    """
+    if contact is not None and recipient == contact.email:
+        from crm.gdpr.withdrawal import consent_withdrawn, withdraw_url
+
+        if consent_withdrawn(contact):
+            current_app.logger.info("email %s not queued: the recipient withdrew consent", kind)
+            return None
+        context.setdefault("withdraw_url", withdraw_url(contact, enquiry))
     subject, text, html = render_email(template, language, **context)
     message = OutboxMessage(
         message_id=new_message_id(),

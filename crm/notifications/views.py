@@ -7,10 +7,12 @@ from crm.core.params import query_int
 from crm.core.security import client_address
 from crm.notifications.models import OUTBOX_STATUSES
 from crm.notifications.queries import outbox_message, outbox_page, waiting_counts
+from crm.notifications.redaction import redact_secrets
 from crm.notifications.services import NotRequeueable, requeue_message
 from crm.staff.access import admin_required
 
 bp = Blueprint("outbox_admin", __name__, url_prefix="/admin/outbox")
+bp.add_app_template_filter(redact_secrets, "redact_secrets")
 
 
 def _list_arguments():

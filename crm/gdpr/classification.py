@@ -1,0 +1,92 @@
+"""Every column of the schema, classified: does it hold a data subject's personal data?
+
+- "subject": personal data of a prospect (a data subject of this CRM): it must be exported by
+  `export_subject` (crm.gdpr.services.EXPORTED_COLUMNS) and erased by `erase_subject`
+  (crm.gdpr.erasure.ERASED_COLUMNS). tests/gdpr/test_completeness.py checks both.
+- "figure": kept on an anonymised enquiry after erasure, because it says nothing about who the
+  person was (sector, status, dates, jobs and capex).
+- "staff": about staff members' own accounts and actions; managed on /admin/users.
+- "none": not personal data (keys, hashes of policy texts, configuration, bookkeeping).
+
+A new column anywhere fails the completeness test until it is classified here.
+"""
+
+SUBJECT, FIGURE, STAFF, NONE = "subject", "figure", "staff", "none"
+
+COLUMNS = {
+    # The data subject.
+    "contacts.id": NONE, "contacts.email": SUBJECT, "contacts.name": SUBJECT,
+    "contacts.company": SUBJECT, "contacts.phone": SUBJECT, "contacts.country": SUBJECT,
+    "contacts.created_at": SUBJECT, "contacts.updated_at": SUBJECT,
+    # Enquiries: the message and lost reason are free text about the person; the rest are figures.
+    "enquiries.id": NONE, "enquiries.reference": FIGURE, "enquiries.contact_id": SUBJECT,
+    "enquiries.sector": FIGURE, "enquiries.topic": FIGURE, "enquiries.message": SUBJECT,
+    "enquiries.language": FIGURE, "enquiries.source": FIGURE, "enquiries.status": FIGURE,
+    "enquiries.lost_reason": SUBJECT, "enquiries.assignee_id": STAFF,
+    "enquiries.next_follow_up_on": FIGURE, "enquiries.first_response_at": FIGURE,
+    "enquiries.response_due_at": FIGURE, "enquiries.priority": FIGURE,
+    "enquiries.created_at": FIGURE, "enquiries.updated_at": FIGURE,
+    "enquiries.last_activity_at": FIGURE, "enquiries.closed_at": FIGURE,
+    "enquiries.project_type": FIGURE, "enquiries.planned_jobs": FIGURE,
+    "enquiries.realised_jobs": FIGURE, "enquiries.planned_capex_eur": FIGURE,
+    "enquiries.realised_capex_eur": FIGURE,
+    # Consent evidence is about the person: deleted with them.
+    "consents.id": NONE, "consents.contact_id": SUBJECT, "consents.enquiry_id": SUBJECT,
+    "consents.purpose": SUBJECT, "consents.lawful_basis": SUBJECT,
+    "consents.policy_version": SUBJECT, "consents.policy_sha256": SUBJECT,
+    "consents.method": SUBJECT, "consents.evidence": SUBJECT, "consents.given_at": SUBJECT,
+    "consents.ip_address": SUBJECT, "consents.user_agent": SUBJECT,
+    "consents.withdrawn_at": SUBJECT,
+    # The timeline: notes and reasons are free text about the person.
+    "activities.id": NONE, "activities.enquiry_id": NONE, "activities.actor_id": STAFF,
+    "activities.kind": SUBJECT, "activities.details": SUBJECT, "activities.created_at": SUBJECT,
+    # Email: every row to or about a person goes with them.
+    "outbox_messages.id": NONE, "outbox_messages.message_id": NONE,
+    "outbox_messages.kind": SUBJECT, "outbox_messages.recipient": SUBJECT,
+    "outbox_messages.subject": SUBJECT, "outbox_messages.text": SUBJECT,
+    "outbox_messages.html": SUBJECT, "outbox_messages.status": SUBJECT,
+    "outbox_messages.attempts": NONE, "outbox_messages.next_attempt_at": NONE,
+    "outbox_messages.claimed_until": NONE, "outbox_messages.claimed_by": NONE,
+    "outbox_messages.last_error": SUBJECT, "outbox_messages.failing_since": NONE,
+    "outbox_messages.created_at": SUBJECT, "outbox_messages.sent_at": SUBJECT,
+    "outbox_messages.enquiry_id": NONE, "outbox_messages.contact_id": NONE,
+    "outbox_messages.user_id": STAFF,
+    # The stored first answer to an API request (a client-chosen key and the body's hash).
+    "idempotency_keys.key": SUBJECT, "idempotency_keys.request_sha256": SUBJECT,
+    "idempotency_keys.enquiry_id": NONE, "idempotency_keys.response": SUBJECT,
+    "idempotency_keys.created_at": SUBJECT,
+    # Proof of erasure: a keyed hash, not reversible.
+    "erasure_tombstones.id": NONE, "erasure_tombstones.email_hmac": NONE,
+    "erasure_tombstones.reason": NONE, "erasure_tombstones.erased_at": NONE,
+    "data_subject_requests.id": NONE, "data_subject_requests.kind": NONE,
+    "data_subject_requests.subject_hmac": NONE, "data_subject_requests.received_on": NONE,
+    "data_subject_requests.due_on": NONE, "data_subject_requests.created_by_id": STAFF,
+    "data_subject_requests.created_at": NONE, "data_subject_requests.handled_by_id": STAFF,
+    "data_subject_requests.handled_at": NONE,
+    "privacy_policies.id": NONE, "privacy_policies.version": NONE, "privacy_policies.text": NONE,
+    "privacy_policies.sha256": NONE, "privacy_policies.published_at": NONE,
+    "purge_runs.id": NONE, "purge_runs.started_at": NONE, "purge_runs.finished_at": NONE,
+    "purge_runs.dry_run": NONE, "purge_runs.counts": NONE,
+    "processing_records.id": NONE, "processing_records.position": NONE,
+    "processing_records.heading": NONE, "processing_records.body": NONE,
+    "processing_records.updated_at": NONE, "processing_records.updated_by_id": STAFF,
+    # The audit log names records by id or reference only (crm.core.audit).
+    "audit_log.id": NONE, "audit_log.actor_id": STAFF, "audit_log.action": NONE,
+    "audit_log.target_type": NONE, "audit_log.target_id": NONE, "audit_log.ip_address": STAFF,
+    "audit_log.created_at": NONE,
+    # Staff accounts.
+    "users.id": NONE, "users.email": STAFF, "users.name": STAFF, "users.title": STAFF,
+    "users.role": STAFF, "users.active": STAFF, "users.password_hash": STAFF,
+    "users.sectors": STAFF, "users.topics": STAFF, "users.languages": STAFF,
+    "users.away_until": STAFF, "users.totp_secret": STAFF, "users.totp_last_counter": STAFF,
+    "users.created_at": STAFF, "users.last_login_at": STAFF,
+    "user_sessions.id": NONE, "user_sessions.token_hash": STAFF, "user_sessions.user_id": STAFF,
+    "user_sessions.created_at": STAFF, "user_sessions.last_seen_at": STAFF,
+    "user_sessions.ip_address": STAFF, "user_sessions.user_agent": STAFF,
+    "user_sessions.revoked_at": STAFF,
+    "recovery_codes.id": NONE, "recovery_codes.user_id": STAFF, "recovery_codes.code_hash": STAFF,
+    "recovery_codes.created_at": STAFF, "recovery_codes.used_at": STAFF,
+    "assignment_rules.id": NONE, "assignment_rules.priority": NONE, "assignment_rules.sector": NONE,
+    "assignment_rules.topic": NONE, "assignment_rules.country": NONE,
+    "assignment_rules.user_id": STAFF, "assignment_rules.active": NONE,
+}

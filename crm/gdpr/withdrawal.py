@@ -1,0 +1,120 @@
+"""Withdrawal of consent (Art. 7(3)): a signed link in every email to a prospect.
+
+The link carries the enquiry's reference (or the contact's id) and a short keyed hash of the
+address, signed and timed by itsdangerous: no address in the URL (URLs end up in logs), and a
+link stops working once the person it was made for is erased, even if the address returns.
+After withdrawal no email goes to that person: queued mail is deleted, and `queue_email`
+skips them until they give consent again with a new enquiry.
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from crm.core.audit import record_audit
+from crm.core.db import utcnow
+from crm.enquiries.models import Activity, Consent, Contact, Enquiry
+from crm.extensions import db
+from crm.gdpr.subjects import ANONYMOUS_EMAIL, email_hmac
+from crm.notifications.models import OutboxMessage
+
+
+def _serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="crm.gdpr.withdraw")
+
+
+def _max_age():
+    # A link lives as long as the data it is about may be kept (then retention erases it all).
+    return int(timedelta(days=current_app.config["CRM_RETENTION_DAYS"] + 30).total_seconds())
+
+
+def _fingerprint(email):
+    return email_hmac(email)[:32]
+
+
+def withdraw_token(contact, enquiry=None):
+    """The token for `contact`'s withdrawal link (works before the rows are flushed)."""
+    if enquiry is not None and enquiry.reference:
+        data = {"r": enquiry.reference}
+    else:
+        if contact.id is None:
+            db.session.flush()
+        data = {"c": contact.id}
+    return _serializer().dumps({**data, "h": _fingerprint(contact.email)})
+
+
+def withdraw_url(contact, enquiry=None):
+    return f"{current_app.config['CRM_BASE_URL']}/privacy/withdraw/{withdraw_token(contact, enquiry)}"
+
+
+def contact_for_token(token):
+    """The contact a withdrawal token was made for, or None (forged, expired, or erased since)."""
+    try:
+        data = _serializer().loads(token or "", max_age=_max_age())
+    except BadSignature:  # SignatureExpired is a BadSignature
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("h"), str):
+        return None
+    if isinstance(data.get("r"), str):
+        contact = db.session.scalar(
+            sa.select(Contact).join(Enquiry, Enquiry.contact_id == Contact.id)
+            .where(Enquiry.reference == data["r"])
+        )
+    elif isinstance(data.get("c"), int):
+        contact = db.session.get(Contact, data["c"])
+    else:
+        return None
+    if contact is None or contact.email == ANONYMOUS_EMAIL or data["h"] != _fingerprint(contact.email):
+        return None
+    return contact
+
+
+def consent_withdrawn(contact):
+    """True when the person withdrew consent and has not given it again since.
+
+    Staff actions that email a prospect (replies) refuse when this is true; `queue_email` skips
+    such a recipient. A consent added in the current transaction (a new enquiry) counts.
+    """
+    if contact is None or contact.id is None:
+        return False
+    if any(isinstance(o, Consent) and o.contact is contact and o.withdrawn_at is None
+           for o in db.session.new):
+        return False
+    with db.session.no_autoflush:
+        given, withdrawn = db.session.execute(
+            sa.select(sa.func.count(Consent.id), sa.func.count(Consent.withdrawn_at))
+            .where(Consent.contact_id == contact.id)
+        ).one()
+    return withdrawn > 0 and withdrawn == given
+
+
+def withdraw_consent(contact, *, ip_address=None, clock=utcnow):
+    """Withdraw every consent of `contact` and cancel mail queued to them; returns how many
+    queued emails were cancelled. Withdrawing twice changes nothing the second time."""
+    now = clock()
+    consents = db.session.scalars(
+        sa.select(Consent).where(Consent.contact_id == contact.id, Consent.withdrawn_at.is_(None))
+    ).all()
+    if not consents:
+        db.session.rollback()
+        return 0
+    for consent in consents:
+        consent.withdrawn_at = now
+    # Pending mail to them is deleted (it is personal data with no purpose left). A message a
+    # worker has already claimed may still go out within its lease.
+    cancelled = db.session.execute(
+        sa.delete(OutboxMessage)
+        .where(OutboxMessage.status == "pending",
+               sa.or_(OutboxMessage.contact_id == contact.id,
+                      sa.func.lower(OutboxMessage.recipient) == contact.email))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    for enquiry_id in db.session.scalars(sa.select(Enquiry.id).where(Enquiry.contact_id == contact.id)):
+        db.session.add(Activity(enquiry_id=enquiry_id, kind="consent_withdrawn", created_at=now,
+                                details={"cancelled_emails": cancelled}))
+    record_audit("consent.withdrawn", target_type="contact", target_id=contact.id,
+                 ip_address=ip_address)
+    db.session.commit()
+    return cancelled
