@@ -18,6 +18,7 @@ COLUMNS = {
     "contacts.id": NONE, "contacts.email": SUBJECT, "contacts.name": SUBJECT,
     "contacts.company": SUBJECT, "contacts.phone": SUBJECT, "contacts.country": SUBJECT,
     "contacts.created_at": SUBJECT, "contacts.updated_at": SUBJECT,
+    "contacts.acknowledged_at": SUBJECT,
     # Enquiries: the message and lost reason are free text about the person; the rest are figures.
     "enquiries.id": NONE, "enquiries.reference": FIGURE, "enquiries.contact_id": SUBJECT,
     "enquiries.sector": FIGURE, "enquiries.topic": FIGURE, "enquiries.message": SUBJECT,
@@ -70,6 +71,9 @@ COLUMNS = {
     "processing_records.id": NONE, "processing_records.position": NONE,
     "processing_records.heading": NONE, "processing_records.body": NONE,
     "processing_records.updated_at": NONE, "processing_records.updated_by_id": STAFF,
+    # Outbox workers' heartbeats: a process name and its counts.
+    "worker_heartbeats.worker": NONE, "worker_heartbeats.started_at": NONE,
+    "worker_heartbeats.seen_at": NONE, "worker_heartbeats.handled": NONE,
     # The audit log names records by id or reference only (crm.core.audit).
     "audit_log.id": NONE, "audit_log.actor_id": STAFF, "audit_log.action": NONE,
     "audit_log.target_type": NONE, "audit_log.target_id": NONE, "audit_log.ip_address": STAFF,

@@ -15,7 +15,8 @@ __all__ = ["email_hmac", "export_subject", "art15_information"]
 # The personal columns the export answers with (crm/gdpr/classification.py checks that every
 # column holding a subject's data is here); ids and links appear as references.
 EXPORTED_COLUMNS = {
-    "contacts": ("email", "name", "company", "phone", "country", "created_at", "updated_at"),
+    "contacts": ("email", "name", "company", "phone", "country", "created_at", "updated_at",
+                 "acknowledged_at"),
     "enquiries": ("contact_id", "message", "lost_reason"),
     "consents": ("contact_id", "enquiry_id", "purpose", "lawful_basis", "policy_version",
                  "policy_sha256", "method", "evidence", "given_at", "ip_address", "user_agent",
@@ -97,6 +98,7 @@ def _fill(result, contact):
         "id": contact.id, "email": contact.email, "name": contact.name, "company": contact.company,
         "phone": contact.phone, "country": contact.country,
         "created_at": _iso(contact.created_at), "updated_at": _iso(contact.updated_at),
+        "acknowledged_at": _iso(contact.acknowledged_at),
     }
     enquiries = db.session.scalars(
         sa.select(Enquiry).where(Enquiry.contact_id == contact.id).order_by(Enquiry.id)
