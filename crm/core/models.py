@@ -6,6 +6,7 @@ from crm.enquiries.models import Activity, Consent, Contact, Enquiry, Idempotenc
 from crm.gdpr.models import ErasureTombstone
 from crm.notifications.models import OutboxMessage
 from crm.staff.models import RecoveryCode, User, UserSession
+from crm.triage.models import ReminderDigest
 
 __all__ = [
     "Activity",
@@ -19,6 +20,7 @@ __all__ = [
     "OutboxMessage",
     "PrivacyPolicy",
     "RecoveryCode",
+    "ReminderDigest",
     "User",
     "UserSession",
 ]

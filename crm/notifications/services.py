@@ -40,8 +40,11 @@ def new_message_id():
 
 
 def queue_email(kind, recipient, template, *, language="en", enquiry=None, contact=None,
-                user=None, **context):
-    """Add one outbox row for `recipient` to the current transaction; the worker sends it."""
+                user=None, reply_to=None, **context):
+    """Add one outbox row for `recipient` to the current transaction; the worker sends it.
+
+    `reply_to` (an address) makes the recipient's answer go to a person instead of noreply.
+    """
     subject, text, html = render_email(template, language, **context)
     message = OutboxMessage(
         message_id=new_message_id(),
@@ -50,6 +53,7 @@ def queue_email(kind, recipient, template, *, language="en", enquiry=None, conta
         subject=subject,
         text=text,
         html=html,
+        reply_to=reply_to,
         # Objects, not ids: new rows get their keys in the one flush at commit.
         enquiry=enquiry,
         contact=contact,

@@ -4,16 +4,21 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from crm.assignment.services import AssigneeInvalid, assign_enquiry
+from crm.core.db import utcnow
 from crm.core.security import client_address
 from crm.enquiries.models import STATUSES
 from crm.enquiries.options import SECTORS, TOPICS, as_options
 from crm.staff.access import admin_required, refuse, staff_required
 from crm.staff.queries import assignable_staff, staff_list, staff_member
-from crm.triage.forms import AssignForm
+from crm.triage import filters as template_filters
+from crm.triage.calendar import agency_zone, local_today
+from crm.triage.detail import follow_up_state, related_enquiries, response_state, timeline
+from crm.triage.forms import ActionForms, AssignForm
 from crm.triage.queries import FiltersInvalid, InboxFilters, enquiry_for, inbox_page
 from crm.triage.services import record_access
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+template_filters.register(bp)
 
 
 @bp.get("/enquiries")
@@ -33,33 +38,39 @@ def inbox():
     return render_template("staff/inbox.html", page=page, options=options, staff=staff)
 
 
-def _visible_enquiry(reference):
+def visible_enquiry(reference):
     enquiry = enquiry_for(current_user, reference)
     if enquiry is None:
         refuse(404)  # audited: someone asked for an enquiry they may not see (or none exists)
     return enquiry
 
 
-def _render_detail(enquiry, assign_form=None, status=200):
+def render_detail(enquiry, assign_form=None, status=200, failed=None):
+    """The enquiry page; `failed` is the action form whose errors are shown (422)."""
     if current_user.is_admin and assign_form is None:
         assign_form = AssignForm(assignable_staff(), assignee_id=enquiry.assignee_id)
     names = {user.id: user.name for user in staff_list()}
-    return render_template("staff/enquiry.html", enquiry=enquiry, assign_form=assign_form,
-                           staff_names=names), status
+    today = local_today()
+    return render_template(
+        "staff/enquiry.html", enquiry=enquiry, assign_form=assign_form, staff_names=names,
+        forms=ActionForms(enquiry, failed), related=related_enquiries(current_user, enquiry),
+        timeline=timeline(enquiry, names), follow_up_state=follow_up_state(enquiry, today),
+        response_state=response_state(enquiry, utcnow(), today, agency_zone()),
+    ), status
 
 
 @bp.get("/enquiries/<reference>")
 @staff_required
 def enquiry(reference):
-    enquiry = _visible_enquiry(reference)
+    enquiry = visible_enquiry(reference)
     record_access("enquiry.viewed", current_user, client_address(), enquiry=enquiry)
-    return _render_detail(enquiry)
+    return render_detail(enquiry)
 
 
 @bp.post("/enquiries/<reference>/assign")
 @admin_required
 def assign(reference):
-    enquiry = _visible_enquiry(reference)
+    enquiry = visible_enquiry(reference)
     form = AssignForm(assignable_staff())
     if form.validate_on_submit():
         try:
@@ -70,4 +81,7 @@ def assign(reference):
         else:
             flash("Assigned." if changed else "Already assigned to them.", "info")
             return redirect(url_for("staff.enquiry", reference=enquiry.reference), code=303)
-    return _render_detail(enquiry, form, 422)
+    return render_detail(enquiry, form, 422)
+
+
+from crm.triage import action_views  # noqa: E402, F401  (registers the actions on `bp`)
