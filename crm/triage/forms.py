@@ -75,8 +75,9 @@ class PriorityForm(FlaskForm):
 
 
 class ProjectForm(FlaskForm):
-    project_type = SelectField("Investment type", choices=[SelectChoice("", "Not known yet")] + [SelectChoice(k, v) for k, v in PROJECT_TYPES.items()],
-                               validate_choice=False)
+    project_type = SelectField(
+        "Investment type", validate_choice=False,
+        choices=[SelectChoice("", "Not known yet")] + [SelectChoice(k, v) for k, v in PROJECT_TYPES.items()])
     planned_jobs = StringField("Planned jobs", render_kw={"inputmode": "numeric"})
     planned_capex_eur = StringField("Planned capex (EUR)", render_kw={"inputmode": "numeric"})
     realised_jobs = StringField("Realised jobs", render_kw={"inputmode": "numeric"})
