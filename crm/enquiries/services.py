@@ -17,6 +17,7 @@ from crm.enquiries.validation import validate_enquiry
 from crm.extensions import db
 from crm.notifications.services import queue_email
 from crm.staff.models import User
+from crm.triage.calendar import response_due
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -116,6 +117,7 @@ def _store(clean, policy, source, ip_address, user_agent):
         reference=new_reference(), contact=contact, sector=clean["sector"], topic=clean["topic"],
         message=clean["message"], language=clean["language"], source=source, status="new",
         created_at=now, last_activity_at=now,
+        response_due_at=response_due(now),  # the promise: CRM_RESPONSE_TARGET_HOURS of working time
     )
     db.session.add(enquiry)
     db.session.add(Consent(
