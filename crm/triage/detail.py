@@ -159,3 +159,25 @@ def response_state(enquiry, now, today, zone):
     return "today" if due.astimezone(zone).date() == today else None
 
 
+
+
+def row_flags(enquiry, now, today, zone):
+    """The warnings an inbox row carries, as (kind, words): never colour alone."""
+    flags = []
+    response = response_state(enquiry, now, today, zone)
+    if response:
+        flags.append((response, "Response late" if response == "late" else "Response due today"))
+    follow_up = follow_up_state(enquiry, today)
+    if follow_up:
+        flags.append((follow_up, "Follow-up overdue" if follow_up == "overdue" else "Follow-up today"))
+    return flags
+
+
+def age(created_at, now):
+    """How long ago an enquiry arrived, in the largest whole unit: 5 min, 3 h, 12 d."""
+    seconds = max(int((now - created_at).total_seconds()), 0)
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"

@@ -4,18 +4,23 @@ A manager sees the enquiries assigned to them and the unassigned ones; an admin 
 same visibility rule serves the list and the detail page, so they cannot disagree.
 """
 
+import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm.core.db import utcnow
-from crm.enquiries.models import CLOSED_STATUSES, STATUSES, Activity, Contact, Enquiry
+from crm.enquiries.models import CLOSED_STATUSES, PRIORITIES, STATUSES, Activity, Contact, Enquiry
 from crm.enquiries.options import SECTORS, TOPICS
 from crm.extensions import db
+from crm.triage.calendar import local_today
 
 PAGE_SIZE = 25
+EXPORT_BATCH = 1000
 ASSIGNEE_WORDS = ("me", "unassigned", "all")
+STATUS_WORDS = ("open", "all")  # open: every status but won, lost and spam
+SORTS = ("received", "follow_up", "activity", "response_due")
+DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)  # "١٢" is a digit to str.isdigit(), not to us
 
 
 class FiltersInvalid(ValueError):
@@ -24,46 +29,56 @@ class FiltersInvalid(ValueError):
 
 @dataclass(frozen=True)
 class InboxFilters:
-    status: str | None = None
+    status: str = "open"  # a status, "open" (the default: spam and closed ones hidden) or "all"
     assignee: str = "all"  # me, unassigned, all, or a user id as text
     sector: str | None = None
     topic: str | None = None
+    priority: str | None = None
     q: str | None = None  # name, email, company or reference
-    overdue: bool = False  # next follow-up date in the past, enquiry still open
+    overdue: bool = False  # next follow-up date in the past, enquiry open or in aftercare
+    sort: str = "received"
     page: int = 1
 
     @classmethod
     def from_args(cls, args):
         """Parse the query string; raises FiltersInvalid for values that mean nothing."""
-        status = args.get("status") or None
+        status = args.get("status") or "open"
         assignee = args.get("assignee") or "all"
         sector = args.get("sector") or None
         topic = args.get("topic") or None
+        priority = args.get("priority") or None
+        sort = args.get("sort") or "received"
         page = args.get("page") or "1"
         q = (args.get("q") or "").strip() or None
         overdue = args.get("overdue") or "0"
-        if status is not None and status not in STATUSES:
+        if status not in STATUSES and status not in STATUS_WORDS:
             raise FiltersInvalid("status")
-        if assignee not in ASSIGNEE_WORDS and not (assignee.isdigit() and len(assignee) < 10):
+        if assignee not in ASSIGNEE_WORDS and not DIGITS.fullmatch(assignee):
             raise FiltersInvalid("assignee")
         if sector is not None and sector not in SECTORS:
             raise FiltersInvalid("sector")
         if topic is not None and topic not in TOPICS:
             raise FiltersInvalid("topic")
-        if not page.isdigit() or not 1 <= int(page) <= 100_000:
+        if priority is not None and priority not in PRIORITIES:
+            raise FiltersInvalid("priority")
+        if sort not in SORTS:
+            raise FiltersInvalid("sort")
+        if not DIGITS.fullmatch(page) or not 1 <= int(page) <= 100_000:
             raise FiltersInvalid("page")
         if q is not None and len(q) > 200:
             raise FiltersInvalid("q")
         if overdue not in ("0", "1"):
             raise FiltersInvalid("overdue")
-        return cls(status=status, assignee=assignee, sector=sector, topic=topic, q=q,
-                   overdue=overdue == "1", page=int(page))
+        return cls(status=status, assignee=assignee, sector=sector, topic=topic, priority=priority,
+                   q=q, overdue=overdue == "1", sort=sort, page=int(page))
 
     def as_args(self, **changes):
+        """The query string that gives these filters back (defaults left out), for links."""
         values = {"status": self.status, "assignee": self.assignee, "sector": self.sector,
-                  "topic": self.topic, "q": self.q, "overdue": 1 if self.overdue else None,
-                  "page": self.page, **changes}
-        return {k: v for k, v in values.items() if v not in (None, "", "all") and (k, v) != ("page", 1)}
+                  "topic": self.topic, "priority": self.priority, "q": self.q,
+                  "overdue": 1 if self.overdue else None, "sort": self.sort, "page": self.page, **changes}
+        defaults = {("status", "open"), ("assignee", "all"), ("sort", "received"), ("page", 1)}
+        return {k: v for k, v in values.items() if v not in (None, "") and (k, v) not in defaults}
 
 
 @dataclass
@@ -84,12 +99,24 @@ def visible_to(viewer):
     return sa.or_(Enquiry.assignee_id == viewer.id, Enquiry.assignee_id.is_(None))
 
 
-def inbox_page(viewer, filters):
-    """One page of the inbox, newest first, without counting the whole table.
+def _ordered(query, sort):
+    if sort == "follow_up":
+        return query.order_by(Enquiry.next_follow_up_on.asc().nulls_last(), Enquiry.created_at.desc(),
+                              Enquiry.id.desc())
+    if sort == "activity":
+        return query.order_by(Enquiry.last_activity_at.desc(), Enquiry.id.desc())
+    if sort == "response_due":
+        # Unanswered open enquiries by their promised time (the latest promise missed first),
+        # then everything already answered or closed, newest first.
+        waiting = sa.and_(Enquiry.first_response_at.is_(None), Enquiry.response_due_at.is_not(None),
+                          Enquiry.status.not_in(CLOSED_STATUSES))
+        return query.order_by(sa.case((waiting, 0), else_=1), Enquiry.response_due_at.asc(),
+                              Enquiry.created_at.desc(), Enquiry.id.desc())
+    return query.order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
 
-    Fetches PAGE_SIZE + 1 rows to know whether a next page exists. The (assignee_id, status,
-    created_at) and (status, created_at) indexes serve the filters and the order.
-    """
+
+def inbox_query(viewer, filters):
+    """The enquiries `viewer` may see that match `filters`, in the filters' order (all pages)."""
     query = sa.select(Enquiry).options(joinedload(Enquiry.contact), joinedload(Enquiry.assignee))
     query = query.where(visible_to(viewer))
     if filters.assignee == "me":
@@ -98,20 +125,46 @@ def inbox_page(viewer, filters):
         query = query.where(Enquiry.assignee_id.is_(None))
     elif filters.assignee != "all":
         query = query.where(Enquiry.assignee_id == int(filters.assignee))
-    if filters.status:
+    if filters.status == "open":
+        query = query.where(Enquiry.status.not_in(CLOSED_STATUSES))
+    elif filters.status != "all":
         query = query.where(Enquiry.status == filters.status)
     if filters.sector:
         query = query.where(Enquiry.sector == filters.sector)
     if filters.topic:
         query = query.where(Enquiry.topic == filters.topic)
+    if filters.priority:
+        query = query.where(Enquiry.priority == filters.priority)
     if filters.overdue:
-        query = query.where(Enquiry.next_follow_up_on < utcnow().date(), Enquiry.status.not_in(CLOSED_STATUSES))
+        # Landed investments stay in aftercare: their follow-ups can be overdue too.
+        query = query.where(Enquiry.next_follow_up_on < local_today(), Enquiry.status.not_in(("lost", "spam")))
     if filters.q:
         query = query.where(_matches(filters.q))
-    query = (query.order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
-             .limit(PAGE_SIZE + 1).offset((filters.page - 1) * PAGE_SIZE))
+    return _ordered(query, filters.sort)
+
+
+def inbox_page(viewer, filters):
+    """One page of the inbox without counting the whole table.
+
+    Fetches PAGE_SIZE + 1 rows to know whether a next page exists. The (assignee_id, status,
+    created_at) and (status, created_at) indexes serve the filters and the default order.
+    """
+    query = inbox_query(viewer, filters).limit(PAGE_SIZE + 1).offset((filters.page - 1) * PAGE_SIZE)
     rows = db.session.scalars(query).all()
     return InboxPage(enquiries=rows[:PAGE_SIZE], filters=filters, has_next=len(rows) > PAGE_SIZE)
+
+
+def export_rows(viewer, filters):
+    """Every enquiry of the inbox query, streamed from the database EXPORT_BATCH rows at a time.
+
+    The query is built now, while `viewer` is at hand; the rows are read as the response is sent.
+    """
+    query = inbox_query(viewer, filters).execution_options(yield_per=EXPORT_BATCH)
+
+    def rows():
+        yield from db.session.scalars(query)
+
+    return rows()
 
 
 def _matches(text):

@@ -90,6 +90,7 @@ def test_spam_is_no_response_and_leaves_the_default_inbox(app, manager):
     assert post(client, reference, "status", status="spam").status_code == 303
     enquiry = load(app, reference)
     assert enquiry.first_response_at is None and enquiry.closed_at is not None
+    assert reference not in client.get("/staff/enquiries").text
     assert reference in client.get("/staff/enquiries?status=spam").text
 
 
