@@ -4,13 +4,16 @@ Success → 303 back to the page; invalid → 422 with the page and the form's e
 changed; an enquiry the viewer may not see → 404 (through the same `enquiry_for` as the page).
 """
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from crm.core.security import client_address
+from crm.enquiries.validation import EnquiryInvalid
 from crm.staff.access import staff_required
+from crm.staff.queries import assignable_staff
 from crm.triage import actions
-from crm.triage.forms import FollowUpForm, NoteForm, PriorityForm, ProjectForm, ReplyForm, StatusForm
+from crm.triage.forms import FollowUpForm, ManualEnquiryForm, NoteForm, PriorityForm, ProjectForm, ReplyForm, StatusForm
+from crm.triage.manual import LAWFUL_BASES, record_enquiry
 from crm.triage.views import bp, render_detail, visible_enquiry
 
 
@@ -74,3 +77,29 @@ def reply(reference):
     return _act(reference, ReplyForm, lambda e, f: actions.send_reply(
         e, f.subject.data, f.body.data, current_user, client_address()),
         "Reply queued: it leaves within a minute.")
+
+
+@bp.route("/enquiries/new", methods=["GET", "POST"])
+@staff_required
+def new_enquiry():
+    """Record a phone call or a meeting at a fair; assigned to its author unless they choose."""
+    form = ManualEnquiryForm(assignable_staff(), LAWFUL_BASES)
+    if not form.is_submitted():
+        form.assignee_id.data = str(current_user.id)
+    elif form.validate_on_submit():
+        try:
+            submission = record_enquiry(
+                form.as_submission(), lawful_basis=form.lawful_basis.data, evidence=form.evidence.data,
+                assignee_id=form.chosen_assignee(), acknowledge=form.acknowledge.data,
+                actor=current_user, ip_address=client_address())
+        except (EnquiryInvalid, ValueError) as invalid:
+            fields = invalid.fields if isinstance(invalid, EnquiryInvalid) else {
+                "assignee_id": ["Choose an active staff member, or leave it unassigned."]}
+            for name, messages in fields.items():
+                if name in form:
+                    form[name].errors = list(messages)
+        else:
+            flash(f"Enquiry {submission.reference} recorded.", "info")
+            return redirect(url_for("staff.enquiry", reference=submission.reference), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("staff/new_enquiry.html", form=form), status

@@ -8,6 +8,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAr
 from wtforms.validators import ValidationError
 
 from crm.enquiries.models import PRIORITIES, STATUSES
+from crm.enquiries.options import LANGUAGES, SECTORS, TOPICS, countries, label
 from crm.triage.labels import PRIORITY_LABELS, PROJECT_TYPES, STATUS_LABELS
 
 # ASCII digits only: int() would accept "١٢" or "1_000", which nobody types into a number box.
@@ -101,6 +102,51 @@ class ProjectForm(FlaskForm):
 class ReplyForm(FlaskForm):
     subject = StringField("Subject")
     body = TextAreaField("Message")
+
+
+class ManualEnquiryForm(FlaskForm):
+    """An enquiry taken by phone or at a fair; validate_enquiry checks the enquiry's fields."""
+
+    name = StringField("Name")
+    email = StringField("Email", render_kw={"type": "email"})
+    company = StringField("Company (optional)")
+    phone = StringField("Phone (optional)", render_kw={"type": "tel"})
+    country = SelectField("Country", validate_choice=False)
+    sector = SelectField("Sector", validate_choice=False)
+    topic = SelectField("Topic", validate_choice=False)
+    message = TextAreaField("What they asked about")
+    language = SelectField("Language", validate_choice=False)
+    lawful_basis = SelectField("Lawful basis", validate_choice=False)
+    evidence = StringField("How consent was obtained")
+    assignee_id = SelectField("Assign to", validate_choice=False)
+    acknowledge = BooleanField("Email them the acknowledgement with the reference")
+
+    ENQUIRY_FIELDS = ("name", "email", "company", "phone", "country", "sector", "topic", "message", "language")
+
+    def __init__(self, staff, lawful_bases, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [SelectChoice("", "Choose a country")] + [
+            SelectChoice(c["code"], c["label"]) for c in countries()]
+        self.sector.choices = [SelectChoice("", "Choose a sector")] + [
+            SelectChoice(code, label(SECTORS, code)) for code in SECTORS]
+        self.topic.choices = [SelectChoice("", "Choose a topic")] + [
+            SelectChoice(code, label(TOPICS, code)) for code in TOPICS]
+        self.language.choices = [SelectChoice(code, label(LANGUAGES, code)) for code in LANGUAGES]
+        self.lawful_basis.choices = [SelectChoice(k, v) for k, v in lawful_bases.items()]
+        self.assignee_id.choices = [SelectChoice("", "Unassigned")] + [
+            SelectChoice(str(user.id), f"{user.name} ({user.title or user.role})") for user in staff]
+
+    def as_submission(self):
+        return {name: self[name].data for name in self.ENQUIRY_FIELDS}
+
+    def chosen_assignee(self):
+        """The chosen id, None for unassigned; ValueError for anything that is not an id."""
+        value = (self.assignee_id.data or "").strip()
+        if not value:
+            return None
+        if not re.fullmatch(r"[0-9]{1,9}", value, re.ASCII):
+            raise ValueError(value)
+        return int(value)
 
 
 class ActionForms:
