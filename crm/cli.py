@@ -93,3 +93,6 @@ def gdpr_export_command(email):
     from crm.gdpr.services import export_subject
 
     click.echo(json.dumps(export_subject(email), indent=2, ensure_ascii=False))
+
+
+from crm.triage import cli as _triage_cli  # noqa: E402, F401  (adds `remind` to crm_group)
