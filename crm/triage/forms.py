@@ -52,15 +52,15 @@ class AssignForm(FlaskForm):
 class StatusForm(FlaskForm):
     status = SelectField("Status", choices=[SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES],
                          validate_choice=False)
-    reason = StringField("Reason (required for lost)")
+    reason = StringField("Reason (required for lost)", id="status-reason")
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField("Note")
+    body = TextAreaField("Note", id="note-body")  # ids unique on the page; names per CONTRACT
 
 
 class FollowUpForm(FlaskForm):
-    due = StringField("Next follow-up (YYYY-MM-DD)", render_kw={"type": "date"})
+    due = StringField("Next follow-up (YYYY-MM-DD)", id="follow-up-due", render_kw={"type": "date"})
     done = BooleanField("Follow-up done")
 
     def validate_due(self, field):
@@ -100,8 +100,8 @@ class ProjectForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    subject = StringField("Subject")
-    body = TextAreaField("Message")
+    subject = StringField("Subject", id="reply-subject")
+    body = TextAreaField("Message", id="reply-body")
 
 
 class ManualEnquiryForm(FlaskForm):
