@@ -16,6 +16,7 @@ from crm.core.db import utcnow
 from crm.enquiries.models import CLOSED_STATUSES, PRIORITIES, STATUSES, Activity, Consent
 from crm.extensions import db
 from crm.gdpr.models import ErasureTombstone
+from crm.gdpr.services import email_hmac
 from crm.notifications.services import queue_email
 from crm.triage.calendar import add_months, local_today
 from crm.triage.labels import PROJECT_FIELDS, PROJECT_TYPES
@@ -88,8 +89,8 @@ def change_status(enquiry, status, reason, actor, ip_address=None, clock=utcnow)
     if previous == "new" and status != "spam":
         _responded(enquiry, now)
     if status == "won":
-        enquiry.next_follow_up_on = details["follow_up"] = aftercare_date(clock)
-        details["follow_up"] = details["follow_up"].isoformat()
+        enquiry.next_follow_up_on = aftercare_date(clock)
+        details["follow_up"] = enquiry.next_follow_up_on.isoformat()
     _record(enquiry, "status_changed", details, actor, "enquiry.status_changed", ip_address, now)
     return True
 
@@ -187,8 +188,6 @@ def may_email(enquiry):
         Consent.contact_id == contact.id, Consent.withdrawn_at.is_not(None)))
     if withdrawn:
         return "This person withdrew their consent: no email may go to them."
-    from crm.gdpr.services import email_hmac
-
     tombstone = db.session.scalar(sa.select(ErasureTombstone.erased_at).where(
         ErasureTombstone.email_hmac == email_hmac(contact.email)))
     if tombstone is not None and tombstone >= enquiry.created_at:

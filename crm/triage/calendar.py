@@ -33,7 +33,12 @@ def _holidays(country):
 
 
 def is_working_day(day, country=None):
-    country = country or current_app.config["CRM_HOLIDAYS"]
+    return _is_working_day(day, country or current_app.config["CRM_HOLIDAYS"])
+
+
+@lru_cache(maxsize=4096)
+def _is_working_day(day, country):
+    # Cached: a holidays lookup costs ~10 µs, and the seed asks for 200,000 due dates.
     return day.weekday() < 5 and day not in _holidays(country)
 
 

@@ -115,9 +115,12 @@ def _ordered(query, sort):
     return query.order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
 
 
-def inbox_query(viewer, filters):
+def inbox_query(viewer, filters, *, ids_only=False):
     """The enquiries `viewer` may see that match `filters`, in the filters' order (all pages)."""
-    query = sa.select(Enquiry).options(joinedload(Enquiry.contact), joinedload(Enquiry.assignee))
+    if ids_only:
+        query = sa.select(Enquiry.id)
+    else:
+        query = sa.select(Enquiry).options(joinedload(Enquiry.contact), joinedload(Enquiry.assignee))
     query = query.where(visible_to(viewer))
     if filters.assignee == "me":
         query = query.where(Enquiry.assignee_id == viewer.id)
@@ -147,11 +150,18 @@ def inbox_page(viewer, filters):
     """One page of the inbox without counting the whole table.
 
     Fetches PAGE_SIZE + 1 rows to know whether a next page exists. The (assignee_id, status,
-    created_at) and (status, created_at) indexes serve the filters and the default order.
+    created_at) and (status, created_at) indexes serve the filters and the default order. The
+    page's ids are chosen first, from the indexes alone, and only those rows are then loaded
+    with their contact and assignee: joining before the LIMIT made SQLite sort every matching
+    row with its joined columns (1.5 s for a manager's default view at 200,000 enquiries).
     """
-    query = inbox_query(viewer, filters).limit(PAGE_SIZE + 1).offset((filters.page - 1) * PAGE_SIZE)
-    rows = db.session.scalars(query).all()
-    return InboxPage(enquiries=rows[:PAGE_SIZE], filters=filters, has_next=len(rows) > PAGE_SIZE)
+    ids = db.session.scalars(inbox_query(viewer, filters, ids_only=True)
+                             .limit(PAGE_SIZE + 1).offset((filters.page - 1) * PAGE_SIZE)).all()
+    loaded = {e.id: e for e in db.session.scalars(
+        sa.select(Enquiry).options(joinedload(Enquiry.contact), joinedload(Enquiry.assignee))
+        .where(Enquiry.id.in_(ids[:PAGE_SIZE])))}
+    rows = [loaded[i] for i in ids[:PAGE_SIZE] if i in loaded]
+    return InboxPage(enquiries=rows, filters=filters, has_next=len(ids) > PAGE_SIZE)
 
 
 def export_rows(viewer, filters):
