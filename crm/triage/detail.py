@@ -13,6 +13,7 @@ from crm.triage.labels import PRIORITY_LABELS, PROJECT_FIELDS, PROJECT_TYPES, SO
 from crm.triage.queries import visible_to
 
 RELATED_LIMIT = 20
+DOMAIN_CONTACTS = 200  # the most recent contacts of a company domain that are looked at
 # Addresses at these domains say nothing about the company: no "same company" list for them.
 FREE_MAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.dk", "live.com", "live.dk",
@@ -40,7 +41,12 @@ class Related:
 
 
 def related_enquiries(viewer, enquiry):
-    """The other enquiries of the same person and of the same company domain that `viewer` may see."""
+    """The other enquiries of the same person and of the same company domain that `viewer` may see.
+
+    The domain's contacts are found first, newest first and at most DOMAIN_CONTACTS of them (a
+    backward scan of the contacts that stops early), then their enquiries through the contact_id
+    index: filtering enquiries by a joined LIKE made SQLite sort every enquiry a manager may see.
+    """
     base = (sa.select(Enquiry).options(joinedload(Enquiry.contact), joinedload(Enquiry.assignee))
             .where(Enquiry.id != enquiry.id, visible_to(viewer))
             .order_by(Enquiry.created_at.desc()).limit(RELATED_LIMIT))
@@ -49,8 +55,12 @@ def related_enquiries(viewer, enquiry):
     same_domain = []
     if domain:
         pattern = "%@" + domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        same_domain = db.session.scalars(base.join(Contact).where(
-            Enquiry.contact_id != enquiry.contact_id, Contact.email.like(pattern, escape="\\"))).all()
+        contact_ids = db.session.scalars(
+            sa.select(Contact.id).where(Contact.email.like(pattern, escape="\\"),
+                                        Contact.id != enquiry.contact_id)
+            .order_by(Contact.id.desc()).limit(DOMAIN_CONTACTS)).all()
+        if contact_ids:
+            same_domain = db.session.scalars(base.where(Enquiry.contact_id.in_(contact_ids))).all()
     return Related(same_contact=same_contact, same_domain=same_domain, domain=domain)
 
 

@@ -3,12 +3,24 @@
 import csv
 import io
 
+from crm.enquiries.models import Contact, Enquiry
+from crm.staff.models import User
 from crm.triage.labels import status_label
 
-COLUMNS = ("reference", "received_at", "status", "status_words", "priority", "assignee", "name", "email",
-           "company", "phone", "country", "sector", "topic", "language", "source", "response_due_at",
-           "first_response_at", "next_follow_up_on", "project_type", "planned_jobs", "planned_capex_eur",
-           "realised_jobs", "realised_capex_eur", "closed_at")
+# (header, column) in file order; `status_words` is added after `status`.
+COLUMNS = (
+    ("reference", Enquiry.reference), ("received_at", Enquiry.created_at), ("status", Enquiry.status),
+    ("priority", Enquiry.priority), ("assignee", User.name), ("name", Contact.name), ("email", Contact.email),
+    ("company", Contact.company), ("phone", Contact.phone), ("country", Contact.country),
+    ("sector", Enquiry.sector), ("topic", Enquiry.topic), ("language", Enquiry.language),
+    ("source", Enquiry.source), ("response_due_at", Enquiry.response_due_at),
+    ("first_response_at", Enquiry.first_response_at), ("next_follow_up_on", Enquiry.next_follow_up_on),
+    ("project_type", Enquiry.project_type), ("planned_jobs", Enquiry.planned_jobs),
+    ("planned_capex_eur", Enquiry.planned_capex_eur), ("realised_jobs", Enquiry.realised_jobs),
+    ("realised_capex_eur", Enquiry.realised_capex_eur), ("closed_at", Enquiry.closed_at),
+)
+EXPORT_COLUMNS = [column for _, column in COLUMNS]
+HEADER = ["reference", "received_at", "status", "status_words"] + [name for name, _ in COLUMNS[3:]]
 # A cell starting with one of these is a formula to Excel or LibreOffice (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -23,17 +35,14 @@ def neutralise(value):
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _row(e):
-    c = e.contact
-    return (e.reference, e.created_at, e.status, status_label(e.status), e.priority,
-            e.assignee.name if e.assignee else "", c.name, c.email, c.company, c.phone, c.country, e.sector,
-            e.topic, e.language, e.source, e.response_due_at, e.first_response_at, e.next_follow_up_on,
-            e.project_type, e.planned_jobs, e.planned_capex_eur, e.realised_jobs, e.realised_capex_eur,
-            e.closed_at)
+def _cells(row):
+    row = list(row)
+    row.insert(3, status_label(row[2]))
+    return [neutralise(value) for value in row]
 
 
-def csv_lines(enquiries):
-    """Yield the CSV text: the header, then one line per enquiry (nothing held in memory)."""
+def csv_lines(rows):
+    """Yield the CSV text: the header, then one line per row of EXPORT_COLUMNS (nothing held)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -43,10 +52,10 @@ def csv_lines(enquiries):
         buffer.truncate()
         return text
 
-    writer.writerow(COLUMNS)
+    writer.writerow(HEADER)
     yield flush()
-    for count, enquiry in enumerate(enquiries, 1):
-        writer.writerow([neutralise(v) for v in _row(enquiry)])
+    for count, row in enumerate(rows, 1):
+        writer.writerow(_cells(row))
         if count % 200 == 0:
             yield flush()
     yield flush()

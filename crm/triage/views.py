@@ -13,7 +13,7 @@ from crm.staff.queries import assignable_staff, staff_list, staff_member
 from crm.triage import filters as template_filters
 from crm.triage.calendar import agency_zone, local_today
 from crm.triage.detail import age, follow_up_state, related_enquiries, response_state, row_flags, timeline
-from crm.triage.export import csv_lines
+from crm.triage.export import EXPORT_COLUMNS, csv_lines
 from crm.triage.forms import ActionForms, AssignForm
 from crm.triage.labels import STATUS_LABELS
 from crm.triage.queries import FiltersInvalid, InboxFilters, enquiry_for, export_rows, inbox_page
@@ -54,7 +54,7 @@ def inbox_csv():
     filters = _filters()
     record_access("enquiries.exported", current_user, client_address())
     stamp = local_today().isoformat()
-    return Response(stream_with_context(csv_lines(export_rows(current_user, filters))),
+    return Response(stream_with_context(csv_lines(export_rows(current_user, filters, EXPORT_COLUMNS))),
                     mimetype="text/csv", headers={
                         "Content-Disposition": f'attachment; filename="enquiries-{stamp}.csv"'})
 
