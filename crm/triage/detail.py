@@ -48,7 +48,7 @@ def related_enquiries(viewer, enquiry):
     index: filtering enquiries by a joined LIKE made SQLite sort every enquiry a manager may see.
     """
     base = (sa.select(Enquiry).options(joinedload(Enquiry.contact), joinedload(Enquiry.assignee))
-            .where(Enquiry.id != enquiry.id, visible_to(viewer))
+            .where(Enquiry.id != enquiry.id, visible_to(viewer, by_assignee_index=False))
             .order_by(Enquiry.created_at.desc()).limit(RELATED_LIMIT))
     same_contact = db.session.scalars(base.where(Enquiry.contact_id == enquiry.contact_id)).all()
     domain = company_domain(enquiry.contact.email)

@@ -93,10 +93,17 @@ class InboxPage:
         self.has_previous = self.filters.page > 1
 
 
-def visible_to(viewer):
-    """The WHERE clause of the enquiries `viewer` may see."""
+def visible_to(viewer, *, by_assignee_index=True):
+    """The WHERE clause of the enquiries `viewer` may see.
+
+    `by_assignee_index=False` gives the same rule as one expression no index serves, for queries
+    that find their rows by another index (a contact's enquiries): SQLite would otherwise scan
+    all of a manager's enquiries through the assignee index (350 ms at 200,000 enquiries).
+    """
     if viewer.is_admin:
         return sa.true()
+    if not by_assignee_index:
+        return sa.func.coalesce(Enquiry.assignee_id, viewer.id) == viewer.id
     return sa.or_(Enquiry.assignee_id == viewer.id, Enquiry.assignee_id.is_(None))
 
 
