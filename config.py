@@ -128,6 +128,11 @@ class Config:
         o.strip() for o in os.environ.get("CRM_CORS_ORIGINS", "").split(",") if o.strip()
     ]
     CRM_TRUSTED_PROXIES = int(os.environ.get("CRM_TRUSTED_PROXIES", "0"))
+    CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "Europe/Copenhagen")
+    # Public holidays of this country (the `holidays` package) are not working days.
+    CRM_HOLIDAYS = os.environ.get("CRM_HOLIDAYS", "DK")
+    # A landed (won) investment's next aftercare follow-up is this many months ahead.
+    CRM_AFTERCARE_MONTHS = int(os.environ.get("CRM_AFTERCARE_MONTHS", "6"))
     CRM_ORGANISATION = "Invest in Aalborg"
 
     # The public API refuses bodies over this size (CONTRACT §3); other forms are small too.

@@ -6,6 +6,7 @@ from crm.enquiries.models import Activity, Consent, Contact, Enquiry, Idempotenc
 from crm.gdpr.models import DataSubjectRequest, ErasureTombstone, ProcessingRecord, PurgeRun
 from crm.notifications.models import OutboxMessage, WorkerHeartbeat
 from crm.staff.models import RecoveryCode, User, UserSession
+from crm.triage.models import ReminderDigest
 
 __all__ = [
     "Activity",
@@ -22,6 +23,7 @@ __all__ = [
     "ProcessingRecord",
     "PurgeRun",
     "RecoveryCode",
+    "ReminderDigest",
     "User",
     "UserSession",
     "WorkerHeartbeat",

@@ -22,6 +22,7 @@ from crm.enquiries.references import new_reference
 from crm.extensions import db
 from crm.staff.models import User
 from crm.staff.passwords import hash_password
+from crm.triage.calendar import response_due
 
 STAFF = [
     # email, name, title, role, sectors, languages
@@ -213,6 +214,7 @@ def seed_demo(count, seed=None):
                 "last_activity_at": created + timedelta(days=min(age_days, rng.randint(0, 60))),
                 "closed_at": created + timedelta(days=min(age_days, rng.randint(5, 120))) if not open_ else None,
                 "first_response_at": created + timedelta(hours=rng.randint(1, 96)) if status != "new" else None,
+                "response_due_at": response_due(created),
                 "next_follow_up_on": (now + timedelta(days=rng.randint(-20, 40))).date()
                 if open_ and assignee and rng.random() < 0.6 else None,
                 "planned_jobs": rng.randint(5, 200) if status in ("proposal", "won") else None,

@@ -18,6 +18,7 @@ from crm.enquiries.validation import validate_enquiry
 from crm.extensions import db
 from crm.notifications.services import queue_email
 from crm.staff.models import User
+from crm.triage.calendar import response_due
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -41,16 +42,17 @@ def request_fingerprint(raw):
     return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency_key=None):
+def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency_key=None, recorded=None):
     """Validate and store an enquiry with its consent, timeline entry and emails.
 
     `raw` is the submitted mapping (form or JSON). Returns a Submission; raises EnquiryInvalid
     (nothing stored) or IdempotencyConflict. The acknowledgement to the prospect and the staff
     notification are outbox rows in the same transaction, so they exist exactly when the
-    enquiry does.
+    enquiry does. `recorded` (a RecordedBy) is a staff member's entry by hand: no form consent,
+    its lawful basis and evidence instead, its assignee, and an acknowledgement only if asked.
     """
     policy = current_policy()
-    clean = validate_enquiry(raw, policy.version)
+    clean = validate_enquiry(raw, policy.version, consent_required=recorded is None)
     fingerprint = request_fingerprint(raw) if idempotency_key else None
 
     # Unique constraints settle races (same new email, same key, a reference drawn twice):
@@ -61,7 +63,7 @@ def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency
             if replay:
                 return replay
         try:
-            enquiry = _store(clean, policy, source, ip_address, user_agent)
+            enquiry = _store(clean, policy, source, ip_address, user_agent, recorded)
             submission = Submission(reference=enquiry.reference)
             if idempotency_key:
                 db.session.add(IdempotencyKey(
@@ -99,7 +101,18 @@ def _replay(key, fingerprint):
     return Submission(reference=row.response["reference"], status=row.response["status"], replayed=True)
 
 
-def _store(clean, policy, source, ip_address, user_agent):
+@dataclass(frozen=True)
+class RecordedBy:
+    """An enquiry a staff member records by hand (phone call, fair): who, on what lawful basis."""
+
+    actor: object
+    lawful_basis: str
+    evidence: str  # how consent or the contact was obtained, e.g. "verbal, at BIO-Europe"
+    assignee_id: int | None
+    acknowledge: bool = False
+
+
+def _store(clean, policy, source, ip_address, user_agent, recorded=None):
     now = utcnow()
     # Read everything first: no autoflush mid-way, one flush of all new rows at commit.
     admins = _staff_to_notify()
@@ -121,16 +134,31 @@ def _store(clean, policy, source, ip_address, user_agent):
         reference=new_reference(), contact=contact, sector=clean["sector"], topic=clean["topic"],
         message=clean["message"], language=clean["language"], source=source, status="new",
         created_at=now, last_activity_at=now,
+        response_due_at=response_due(now),  # the promise: CRM_RESPONSE_TARGET_HOURS of working time
     )
     db.session.add(enquiry)
     db.session.add(Consent(
         contact=contact, enquiry=enquiry, policy_version=policy.version,
         policy_sha256=policy.sha256, method=source, given_at=now,
         ip_address=ip_address, user_agent=user_agent,
+        **({"lawful_basis": recorded.lawful_basis, "evidence": recorded.evidence} if recorded else {}),
     ))
-    db.session.add(Activity(enquiry=enquiry, kind="created", details={"source": source}, created_at=now))
-    _queue_enquiry_emails(enquiry, contact, admins)
+    db.session.add(Activity(enquiry=enquiry, kind="created", details={"source": source}, created_at=now,
+                            actor_id=recorded.actor.id if recorded else None))
+    if recorded:
+        _record_by_hand(enquiry, recorded, now)
+    _queue_enquiry_emails(enquiry, contact, admins, acknowledge=recorded is None or recorded.acknowledge)
     return enquiry
+
+
+def _record_by_hand(enquiry, recorded, now):
+    from crm.core.audit import record_audit
+
+    if recorded.assignee_id is not None:
+        enquiry.assignee_id = recorded.assignee_id
+        db.session.add(Activity(enquiry=enquiry, kind="assigned", actor_id=recorded.actor.id, created_at=now,
+                                details={"from": None, "to": recorded.assignee_id, "reason": "recorded by hand"}))
+    record_audit("enquiry.recorded", actor=recorded.actor, target_type="enquiry", target_id=enquiry.reference)
 
 
 def _staff_to_notify():
@@ -140,9 +168,9 @@ def _staff_to_notify():
     ).all()
 
 
-def _queue_enquiry_emails(enquiry, contact, admins):
+def _queue_enquiry_emails(enquiry, contact, admins, acknowledge=True):
     base_url = current_app.config["CRM_BASE_URL"]
-    if acknowledgement_due(contact, enquiry.created_at):
+    if acknowledge and acknowledgement_due(contact, enquiry.created_at):
         contact.acknowledged_at = enquiry.created_at
         ack = queue_email(
             "enquiry_received", contact.email, "enquiries/received", language=enquiry.language,

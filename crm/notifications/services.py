@@ -44,12 +44,13 @@ def new_message_id():
 
 
 def queue_email(kind, recipient, template, *, language="en", enquiry=None, contact=None,
-                user=None, **context):
+                user=None, reply_to=None, **context):
     """Add one outbox row for `recipient` to the current transaction; the worker sends it.
 
     Mail to a prospect (`contact` is the recipient) carries their withdrawal link
     (`withdraw_url`, rendered by emails/_prospect_footer.*); when they have withdrawn their
-    consent nothing is queued and None is returned.
+    consent nothing is queued and None is returned. `reply_to` (an address) makes the
+    recipient's answer go to a person instead of noreply.
     """
     if contact is not None and recipient == contact.email:
         from crm.gdpr.withdrawal import consent_withdrawn, withdraw_url
@@ -66,6 +67,7 @@ def queue_email(kind, recipient, template, *, language="en", enquiry=None, conta
         subject=subject,
         text=text,
         html=html,
+        reply_to=reply_to,
         # Objects, not ids: new rows get their keys in the one flush at commit.
         enquiry=enquiry,
         contact=contact,

@@ -56,6 +56,7 @@ class ClaimedMessage:
     html: str
     attempts: int
     failing_since: datetime | None
+    reply_to: str | None = None
 
 
 CLAIMED_COLUMNS = [OutboxMessage.__table__.c[name] for name in ClaimedMessage.__dataclass_fields__]
@@ -185,7 +186,7 @@ def build_message(message):
     Queued subjects are single lines already; a line break in a stored subject or recipient
     can only be an attempt at header injection, so it is refused before Flask-Mail sees it.
     """
-    for value in (message.subject, message.recipient):
+    for value in (message.subject, message.recipient, message.reply_to or ""):
         if "\r" in value or "\n" in value:
             raise BadHeaderError("line break in the subject or recipient")
     mail_message = OutboxMailMessage(
@@ -194,6 +195,7 @@ def build_message(message):
         body=message.text,
         html=message.html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        reply_to=message.reply_to,
     )
     mail_message.msgId = message.message_id
     return mail_message

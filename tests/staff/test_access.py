@@ -77,6 +77,14 @@ POST_CASES = [
      (302, 403, 403, 303)),
     ("/staff/enquiries/{mine}/assign", lambda ids: {"assignee_id": ids["other_manager"]},
      (302, 403, 403, 303)),
+    # The enquiry page's actions: a manager may act on their own and on unassigned enquiries.
+    *[(f"/staff/enquiries/{{{which}}}/{action}", data, expected)
+      for which, expected in (("mine", (302, 303, 404, 303)), ("unassigned", (302, 303, 303, 303)))
+      for action, data in (
+          ("status", lambda ids: {"status": "contacted"}), ("notes", lambda ids: {"body": "Called"}),
+          ("follow-up", lambda ids: {"due": "2026-12-01"}), ("priority", lambda ids: {"priority": "high"}),
+          ("project", lambda ids: {"project_type": "greenfield", "planned_jobs": "12"}),
+          ("reply", lambda ids: {"subject": "Your enquiry", "body": "Dear Ada"}))],
     ("/admin/users/{manager_id}", lambda ids: {"role": "admin", "title": "Boss"}, (302, 403, 403, 303)),
     ("/admin/users/{manager_id}/deactivate", lambda ids: {}, (302, 403, 403, 303)),
     ("/admin/users/{manager_id}/reactivate", lambda ids: {}, (302, 403, 403, 303)),

@@ -52,6 +52,10 @@ def read_only_world(read_only_app):
 GET_CASES = [
     ("/staff/enquiries", (302, 200, 200, 200)),
     ("/staff/enquiries?assignee=unassigned&status=new", (302, 200, 200, 200)),
+    ("/staff/enquiries?status=all&priority=high&sort=response_due&overdue=1", (302, 200, 200, 200)),
+    ("/staff/enquiries.csv", (302, 200, 200, 200)),
+    ("/staff/enquiries/new", (302, 200, 200, 200)),
+    ("/staff/enquiries.csv?assignee=unassigned&sort=follow_up", (302, 200, 200, 200)),
     ("/staff/enquiries/{mine}", (302, 200, 404, 200)),
     ("/staff/enquiries/{unassigned}", (302, 200, 200, 200)),
     ("/staff/enquiries/{missing}", (302, 404, 404, 404)),

@@ -26,7 +26,7 @@ def test_the_page_shows_contact_message_consent_and_timeline(app, setup):
     page = admin.get(f"/staff/enquiries/{reference}")
     assert page.status_code == 200
     for text in (reference, "Ada Jensen", "ada@example.com", "Nordic Implants ApS", "We plan a European R&amp;D site.",
-                 "privacy policy\n      2026-01", "Created", "Denmark"):
+                 "privacy policy\n      2026-01", "Received: the web form", "Denmark"):
         assert text in page.text, text
     assert "<script" not in page.text and "style=" not in page.text
 
@@ -59,7 +59,7 @@ def test_an_admin_assigns_and_the_assignee_is_emailed(app, setup):
         audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "enquiry.assigned"))
         assert (audit.actor_id, audit.target_id) == (ids["admin"], reference)
     page = admin.get(f"/staff/enquiries/{reference}")
-    assert "Assigned" in page.text and "to Helena Peyron" in page.text
+    assert "Assigned: nobody → Helena Peyron" in page.text
     # The same assignment again changes nothing and sends nothing.
     assert assign(admin, reference, ids["manager"]).status_code == 303
     assert count(app, OutboxMessage) == 1 and count(app, Activity, Activity.kind == "assigned") == 1
