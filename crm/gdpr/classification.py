@@ -51,7 +51,7 @@ COLUMNS = {
     "outbox_messages.last_error": SUBJECT, "outbox_messages.failing_since": NONE,
     "outbox_messages.created_at": SUBJECT, "outbox_messages.sent_at": SUBJECT,
     "outbox_messages.enquiry_id": NONE, "outbox_messages.contact_id": NONE,
-    "outbox_messages.user_id": STAFF,
+    "outbox_messages.user_id": STAFF, "outbox_messages.reply_to": STAFF,
     # The stored first answer to an API request (a client-chosen key and the body's hash).
     "idempotency_keys.key": SUBJECT, "idempotency_keys.request_sha256": SUBJECT,
     "idempotency_keys.enquiry_id": NONE, "idempotency_keys.response": SUBJECT,
@@ -74,6 +74,9 @@ COLUMNS = {
     # Outbox workers' heartbeats: a process name and its counts.
     "worker_heartbeats.worker": NONE, "worker_heartbeats.started_at": NONE,
     "worker_heartbeats.seen_at": NONE, "worker_heartbeats.handled": NONE,
+    # Which reminder digests a staff member got on which day.
+    "reminder_digests.id": NONE, "reminder_digests.user_id": STAFF, "reminder_digests.kind": NONE,
+    "reminder_digests.local_date": NONE, "reminder_digests.created_at": NONE,
     # The audit log names records by id or reference only (crm.core.audit).
     "audit_log.id": NONE, "audit_log.actor_id": STAFF, "audit_log.action": NONE,
     "audit_log.target_type": NONE, "audit_log.target_id": NONE, "audit_log.ip_address": STAFF,
