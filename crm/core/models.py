@@ -2,7 +2,15 @@
 
 from crm.assignment.models import AssignmentRule
 from crm.core.audit import AuditLog
-from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey, PrivacyPolicy
+from crm.enquiries.models import (
+    Activity,
+    Consent,
+    Contact,
+    Enquiry,
+    IdempotencyKey,
+    PrivacyPolicy,
+    SpentFormToken,
+)
 from crm.gdpr.models import ErasureTombstone
 from crm.notifications.models import OutboxMessage
 from crm.staff.models import RecoveryCode, User, UserSession
@@ -19,6 +27,7 @@ __all__ = [
     "OutboxMessage",
     "PrivacyPolicy",
     "RecoveryCode",
+    "SpentFormToken",
     "User",
     "UserSession",
 ]

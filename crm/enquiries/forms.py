@@ -1,11 +1,8 @@
-"""The public enquiry form. Validation lives in validate_enquiry; this form renders and guards."""
+"""The public enquiry form. Validation lives in validate_enquiry; the time trap in time_trap."""
 
-from flask import current_app, session
 from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
 
-from crm.core.db import utcnow
 from crm.enquiries.options import LANGUAGES, SECTORS, TOPICS, countries, label
 
 
@@ -44,36 +41,3 @@ class EnquiryForm(FlaskForm):
         raw["policy_version"] = raw["policy_version"] or shown_policy_version
         raw["consent"] = bool(self.consent.data)
         return raw
-
-
-TRAP_SESSION_KEY = "enquiry_form_served"
-
-
-def _trap_serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="enquiry-form-started")
-
-
-def issue_time_trap():
-    """A signed token of when the form was served, for the hidden field and the session.
-
-    The hidden field times each copy of the form exactly; the session (signed, and needed for
-    the CSRF token anyway) still times a client that posts only the documented fields.
-    """
-    token = _trap_serializer().dumps("form")
-    session[TRAP_SESSION_KEY] = token
-    return token
-
-
-def looks_automated(form):
-    """True when the honeypot is filled or the form came back too fast to be a person's."""
-    if form.website.data:
-        return True
-    min_seconds = current_app.config["CRM_FORM_MIN_SECONDS"]
-    if not min_seconds:
-        return False
-    token = form.started.data or session.get(TRAP_SESSION_KEY) or ""
-    try:
-        _, signed_at = _trap_serializer().loads(token, return_timestamp=True)
-    except BadSignature:  # missing or forged: not a form this site served
-        return True
-    return (utcnow() - signed_at).total_seconds() < min_seconds

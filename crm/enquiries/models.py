@@ -149,3 +149,16 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     enquiry: Mapped[Enquiry | None] = relationship()
+
+
+class SpentFormToken(db.Model):
+    """A time-trap token of the public form that has been used once (single use, every process).
+
+    Rows older than the token's lifetime are deleted as new ones arrive: such a token is refused
+    for its age anyway.
+    """
+
+    __tablename__ = "spent_form_tokens"
+
+    nonce: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    spent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

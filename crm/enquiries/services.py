@@ -3,7 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,6 +30,10 @@ class Submission:
     reference: str
     status: str = "received"
     replayed: bool = False
+    # Whether an acknowledgement to the prospect is in the outbox, and the promised answer time:
+    # the thanks page says only what is true.
+    acknowledged: bool = False
+    response_due_at: datetime | None = None
 
     def as_json(self):
         return {"reference": self.reference, "status": self.status}
@@ -61,7 +65,10 @@ def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency
                 return replay
         try:
             enquiry = _store(clean, policy, source, ip_address, user_agent)
-            submission = Submission(reference=enquiry.reference)
+            submission = Submission(
+                reference=enquiry.reference, acknowledged=_acknowledgement_queued(enquiry),
+                response_due_at=enquiry.response_due_at,
+            )
             if idempotency_key:
                 db.session.add(IdempotencyKey(
                     key=idempotency_key, request_sha256=fingerprint,
@@ -126,6 +133,10 @@ def _store(clean, policy, source, ip_address, user_agent):
     db.session.add(Activity(enquiry=enquiry, kind="created", details={"source": source}, created_at=now))
     _queue_enquiry_emails(enquiry, contact, admins)
     return enquiry
+
+
+def _acknowledgement_queued(enquiry):
+    return any(a.kind == "email_queued" and a.details.get("to") == "prospect" for a in enquiry.activities)
 
 
 def _staff_to_notify():

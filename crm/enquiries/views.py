@@ -1,14 +1,28 @@
 """The public site: the enquiry form, its thanks page, the privacy policy and the health check."""
 
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from crm.core.security import client_address, user_agent
-from crm.enquiries.forms import EnquiryForm, issue_time_trap, looks_automated
+from crm.enquiries.forms import EnquiryForm
 from crm.enquiries.policy import current_policy
-from crm.enquiries.references import new_reference
 from crm.enquiries.services import submit_enquiry
-from crm.enquiries.validation import EnquiryInvalid
+from crm.enquiries.time_trap import issue_token, spring_time_trap
+from crm.enquiries.validation import EnquiryInvalid, validate_enquiry
 from crm.extensions import db, limiter
 
 bp = Blueprint("public", __name__)
@@ -29,10 +43,28 @@ def index():
     return redirect(url_for("public.enquire"))
 
 
-def _render_form(form, policy, status=200):
+THANKS_SESSION_KEY = "enquiry_thanks"
+TRAP_SESSION_KEY = "enquiry_form_served"
+SEND_AGAIN = "Please check your details and send again."
+
+
+def _render_form(form, policy, status=200, *, first_served=None, token=None, retry_after=None):
+    """The form page; the time-trap token carries the first-served time (see time_trap)."""
     form.policy_version.data = policy.version
-    form.started.data = issue_time_trap()
-    return render_template("public/enquire.html", form=form, policy=policy), status
+    form.started.data = token or issue_token(first_served)
+    # The session times a client that posts only the documented fields (no `started`).
+    session[TRAP_SESSION_KEY] = form.started.data
+    return render_template("public/enquire.html", form=form, policy=policy,
+                           retry_after=retry_after), status
+
+
+def _show_field_errors(form, policy):
+    """Mark the fields that would be refused, so one round trip fixes everything."""
+    try:
+        validate_enquiry(form.as_submission(policy.version), policy.version)
+    except EnquiryInvalid as invalid:
+        for field, messages in invalid.fields.items():
+            form[field].errors = list(messages)
 
 
 @bp.route("/enquire", methods=["GET", "POST"])
@@ -43,10 +75,16 @@ def enquire():
     if not form.is_submitted():
         return _render_form(form, policy)
     # CSRFProtect has already refused a missing or bad token (400) before this view ran.
-    if looks_automated(form):
-        # Answer like a success so that a bot learns nothing; store nothing.
-        session["enquiry_reference"] = new_reference()
+    if form.website.data:
+        # The honeypot: answer like a success so that a bot learns nothing; store and claim nothing.
+        session[THANKS_SESSION_KEY] = {}
         return redirect(url_for("public.thanks"), code=303)
+    trap = spring_time_trap(form.started.data or session.get(TRAP_SESSION_KEY),
+                            current_app.config["CRM_FORM_MIN_SECONDS"])
+    if not trap.passed:
+        form.form_errors.append(SEND_AGAIN)
+        _show_field_errors(form, policy)
+        return _render_form(form, policy, 422, first_served=trap.first_served)
     try:
         submission = submit_enquiry(
             form.as_submission(policy.version), source="form", ip_address=client_address(), user_agent=user_agent()
@@ -54,14 +92,50 @@ def enquire():
     except EnquiryInvalid as invalid:
         for field, messages in invalid.fields.items():
             form[field].errors = list(messages)
-        return _render_form(form, current_policy(), 422)
-    session["enquiry_reference"] = submission.reference
+        return _render_form(form, current_policy(), 422, first_served=trap.first_served)
+    session.pop(TRAP_SESSION_KEY, None)
+    session[THANKS_SESSION_KEY] = thanks_note(submission)
     return redirect(url_for("public.thanks"), code=303)
+
+
+@bp.errorhandler(429)
+def enquire_rate_limited(error):
+    """A rate-limited form post: the form again with all input kept and the time to wait.
+
+    The posted time-trap token was not spent (the view never ran), so it is carried as it is.
+    """
+    if request.endpoint != "public.enquire":
+        return error
+    form = EnquiryForm()
+    wait = retry_after_seconds()
+    response = make_response(_render_form(form, current_policy(), 429, token=form.started.data or None,
+                                          retry_after=wait))
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def retry_after_seconds():
+    limit = limiter.current_limit
+    if limit is None:
+        return 60
+    # As Flask-Limiter computes its Retry-After header.
+    return max(1, int(limit.reset_at - time.time()))
+
+
+def thanks_note(submission):
+    """What the thanks page may say about a real submission (kept in the signed session)."""
+    due = submission.response_due_at
+    return {"reference": submission.reference, "acknowledged": submission.acknowledged,
+            "response_due_at": due.isoformat() if due else None}
 
 
 @bp.get("/enquire/thanks")
 def thanks():
-    return render_template("public/thanks.html", reference=session.get("enquiry_reference"))
+    note = session.get(THANKS_SESSION_KEY) or {}
+    due = note.get("response_due_at")
+    return render_template("public/thanks.html", reference=note.get("reference"),
+                           acknowledged=note.get("acknowledged", False),
+                           response_due_at=datetime.fromisoformat(due) if due else None)
 
 
 @bp.get("/privacy")
@@ -78,3 +152,11 @@ def healthz():
         db.session.rollback()
         return jsonify({"status": "unavailable"}), 503
     return jsonify({"status": "ok"})
+
+
+@bp.app_template_filter("promised_time")
+def promised_time(moment):
+    """A promised answer time (aware UTC) as the agency's local date and time."""
+    zone = ZoneInfo(current_app.config.get("CRM_TIMEZONE", "Europe/Copenhagen"))
+    local = moment.astimezone(zone)
+    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y, %H:%M')}"
