@@ -1,6 +1,7 @@
 """The public JSON API (CONTRACT §3)."""
 
 import json
+import re
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_cors import CORS
@@ -16,6 +17,7 @@ from crm.enquiries.views import submission_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_IDEMPOTENCY_KEY = 255
+IDEMPOTENCY_KEY_RE = re.compile(r"[ -~]+")
 
 
 @bp.record_once
@@ -37,7 +39,9 @@ def _read_json_object():
         raise RequestEntityTooLarge()
     try:
         body = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        # RecursionError: nesting deeper than Python's stack (20,000 brackets); ValueError also
+        # covers integers of more digits than Python converts.
         raise BadRequest("The body is not valid JSON.") from error
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
@@ -57,6 +61,8 @@ def create_enquiry():
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key and len(key) > MAX_IDEMPOTENCY_KEY:
         return _error(400, "idempotency_key_too_long")
+    if key and not IDEMPOTENCY_KEY_RE.fullmatch(key):  # printable ASCII: no NUL for the database
+        return _error(400, "idempotency_key_invalid")
     try:
         submission = submit_enquiry(
             body, source="api", ip_address=client_address(), user_agent=user_agent(),
@@ -96,4 +102,4 @@ def privacy_policy():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(current_policy().version))

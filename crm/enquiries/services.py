@@ -41,7 +41,9 @@ class Submission:
 
 def request_fingerprint(raw):
     """SHA-256 of the body in canonical form, to tell a retry from a different request."""
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    # surrogatepass: a lone surrogate in an ignored field must not turn a retry into a 500.
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency_key=None):

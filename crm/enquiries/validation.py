@@ -1,5 +1,6 @@
 """One validator for every way an enquiry arrives: form, API, staff entry and the seed command."""
 
+import functools
 import re
 import unicodedata
 
@@ -20,13 +21,30 @@ class EnquiryInvalid(Exception):
         self.fields = fields
 
 
-def _has_control_chars(value, allow_newlines=False):
-    allowed = {"\n", "\t"} if allow_newlines else set()
-    return any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} and ch not in allowed for ch in value)
+# Control and format characters, lone surrogates and line/paragraph separators are refused:
+# they hide text, break exports and (lone surrogates) cannot even be stored as UTF-8.
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+MULTILINE_ALLOWED = frozenset("\n\r\t")
+
+
+def _has_forbidden_chars(value, multiline=False):
+    allowed = MULTILINE_ALLOWED if multiline else frozenset()
+    return any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES and ch not in allowed for ch in value)
+
+
+def _normalise(value):
+    """Unify line ends, compose (NFC) unless that would lengthen the text, trim."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    composed = unicodedata.normalize("NFC", value)
+    return (composed if len(composed) <= len(value) else value).strip()
 
 
 def _text(raw, field, errors, *, required, multiline=False):
-    """Trim, normalise (NFC) and check a text field; returns "" for an absent optional one."""
+    """Check and clean a text field; returns "" for an absent optional one.
+
+    Lengths count the characters as sent (as the OpenAPI document's maxLength does), and the
+    cleaned text is never longer than that, so it always fits its column.
+    """
     value = raw.get(field)
     if value is None or value == "":
         if required:
@@ -35,15 +53,15 @@ def _text(raw, field, errors, *, required, multiline=False):
     if not isinstance(value, str):
         errors.setdefault(field, []).append("Must be a string.")
         return ""
-    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if not value:
-        if required:
-            errors.setdefault(field, []).append("This field is required.")
-        return ""
     if len(value) > MAX_LENGTHS[field]:
         errors.setdefault(field, []).append(f"Must be at most {MAX_LENGTHS[field]} characters.")
-    elif _has_control_chars(value, allow_newlines=multiline):
+        return ""
+    if _has_forbidden_chars(value, multiline=multiline):
         errors.setdefault(field, []).append("Must not contain control characters.")
+        return ""
+    value = _normalise(value)
+    if not value and required:
+        errors.setdefault(field, []).append("This field is required.")
     return value
 
 
@@ -57,6 +75,12 @@ def _choice(raw, field, choices, errors, *, required=True, default=None):
         errors.setdefault(field, []).append(f"Must be one of: {', '.join(choices)}.")
         return default
     return value
+
+
+@functools.cache
+def country_codes():
+    """Every ISO 3166-1 alpha-2 code, as the API and the OpenAPI document accept them."""
+    return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
 def normalise_email(value):
@@ -88,6 +112,9 @@ def validate_enquiry(raw, current_policy_version, *, consent_required=True):
             email = normalise_email(email)
         except EmailNotValidError as error:
             errors.setdefault("email", []).append(str(error))
+        else:
+            if len(email) > MAX_LENGTHS["email"]:  # lower-casing can lengthen an IDN domain
+                errors.setdefault("email", []).append(f"Must be at most {MAX_LENGTHS['email']} characters.")
     clean["email"] = email
 
     if clean["phone"] and "phone" not in errors and not PHONE_RE.match(clean["phone"]):
@@ -96,9 +123,7 @@ def validate_enquiry(raw, current_policy_version, *, consent_required=True):
     country = raw.get("country")
     if country is None or country == "":
         errors.setdefault("country", []).append("This field is required.")
-    elif not isinstance(country, str) or len(country.strip()) != 2 or not pycountry.countries.get(
-        alpha_2=country.strip().upper()
-    ):
+    elif not isinstance(country, str) or country.strip().upper() not in country_codes():
         errors.setdefault("country", []).append("Must be an ISO 3166-1 alpha-2 country code.")
     else:
         clean["country"] = country.strip().upper()
