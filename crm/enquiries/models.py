@@ -17,11 +17,17 @@ class PrivacyPolicy(db.Model):
     __tablename__ = "privacy_policies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    version: Mapped[str] = mapped_column(sa.String(20))
+    # Each version is published in English and may be translated: one row per language.
+    language: Mapped[str] = mapped_column(sa.String(5), default="en", server_default="en")
     text: Mapped[str] = mapped_column(sa.Text)
     # SHA-256 of the exact text shown, so that a consent can be tied to the words it accepted.
     sha256: Mapped[str] = mapped_column(sa.String(64))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    __table_args__ = (
+        sa.UniqueConstraint("version", "language", name="uq_privacy_policies_version_language"),
+    )
 
 
 class Contact(db.Model):
@@ -110,6 +116,8 @@ class Consent(db.Model):
     lawful_basis: Mapped[str] = mapped_column(sa.String(30), default="consent")
     policy_version: Mapped[str] = mapped_column(sa.String(20))
     policy_sha256: Mapped[str] = mapped_column(sa.String(64))
+    # The language of the policy text shown (and hashed) when consent was given.
+    policy_language: Mapped[str] = mapped_column(sa.String(5), default="en", server_default="en")
     method: Mapped[str] = mapped_column(sa.String(10))
     evidence: Mapped[str | None] = mapped_column(sa.String(500))
     given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

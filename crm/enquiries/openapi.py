@@ -104,6 +104,13 @@ def openapi_document(policy_version):
     }
     option = {"type": "object", "required": ["code", "label"],
               "properties": {"code": {"type": "string"}, "label": {"type": "string"}}}
+    labelled = {"type": "object", "required": ["code", "label", "labels"],
+                "properties": {"code": {"type": "string"}, "label": {"type": "string"},
+                               "labels": {"type": "object", "required": list(LANGUAGES),
+                                          "additionalProperties": {"type": "string"}}}}
+    lang = {"name": "lang", "in": "query", "required": False,
+            "schema": {"type": "string", "enum": list(LANGUAGES), "default": "en"},
+            "description": "The language of the labels and text (English when absent or unknown)"}
     rate_limited = {
         **_error("Rate limited"),
         "headers": {"Retry-After": {"schema": {"type": "integer"},
@@ -145,14 +152,17 @@ def openapi_document(policy_version):
             "/options": {
                 "get": {
                     "operationId": "getOptions",
-                    "summary": "Sectors, topics and countries accepted by the API",
+                    "summary": "Sectors, topics, countries and languages accepted by the API",
+                    "parameters": [lang],
                     "responses": {"200": {"description": "The vocabularies", "content": {
                         "application/json": {"schema": {
-                            "type": "object", "required": ["sectors", "topics", "countries"],
+                            "type": "object",
+                            "required": ["sectors", "topics", "countries", "languages"],
                             "properties": {
-                                "sectors": {"type": "array", "items": option},
-                                "topics": {"type": "array", "items": option},
+                                "sectors": {"type": "array", "items": labelled},
+                                "topics": {"type": "array", "items": labelled},
                                 "countries": {"type": "array", "items": option},
+                                "languages": {"type": "array", "items": labelled},
                             }}}}}},
                 }
             },
@@ -160,11 +170,14 @@ def openapi_document(policy_version):
                 "get": {
                     "operationId": "getPrivacyPolicy",
                     "summary": "The current privacy policy",
+                    "parameters": [lang],
                     "responses": {"200": {"description": "The current policy", "content": {
                         "application/json": {"schema": {
                             "type": "object", "required": ["version", "text", "published_at"],
                             "properties": {
                                 "version": {"type": "string"},
+                                "language": {"type": "string", "enum": list(LANGUAGES)},
+                                "sha256": {"type": "string"},
                                 "text": {"type": "string"},
                                 "published_at": {"type": "string", "format": "date-time"},
                             }}}}}},

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 
 from crm.core.db import utcnow
@@ -46,15 +47,17 @@ def request_fingerprint(raw):
     return hashlib.sha256(canonical).hexdigest()
 
 
-def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency_key=None):
+def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency_key=None,
+                   policy_language="en"):
     """Validate and store an enquiry with its consent, timeline entry and emails.
 
     `raw` is the submitted mapping (form or JSON). Returns a Submission; raises EnquiryInvalid
     (nothing stored) or IdempotencyConflict. The acknowledgement to the prospect and the staff
     notification are outbox rows in the same transaction, so they exist exactly when the
-    enquiry does.
+    enquiry does. `policy_language` is the language the policy text was shown in: the consent
+    points at that text's SHA-256.
     """
-    policy = current_policy()
+    policy = current_policy(policy_language)
     clean = validate_enquiry(raw, policy.version)
     fingerprint = request_fingerprint(raw) if idempotency_key else None
 
@@ -129,7 +132,7 @@ def _store(clean, policy, source, ip_address, user_agent):
     db.session.add(enquiry)
     db.session.add(Consent(
         contact=contact, enquiry=enquiry, policy_version=policy.version,
-        policy_sha256=policy.sha256, method=source, given_at=now,
+        policy_sha256=policy.sha256, policy_language=policy.language, method=source, given_at=now,
         ip_address=ip_address, user_agent=user_agent,
     ))
     db.session.add(Activity(enquiry=enquiry, kind="created", details={"source": source}, created_at=now))
@@ -150,11 +153,13 @@ def _staff_to_notify():
 
 def _queue_enquiry_emails(enquiry, contact, admins):
     base_url = current_app.config["CRM_BASE_URL"]
-    ack = queue_email(
-        "enquiry_received", contact.email, "enquiries/received", language=enquiry.language,
-        enquiry=enquiry, contact=contact, name=contact.name, reference=enquiry.reference,
-        sector=enquiry.sector, topic=enquiry.topic, privacy_url=f"{base_url}/privacy",
-    )
+    with force_locale(enquiry.language):  # the prospect's language, includes too
+        ack = queue_email(
+            "enquiry_received", contact.email, "enquiries/received", language=enquiry.language,
+            enquiry=enquiry, contact=contact, name=contact.name, reference=enquiry.reference,
+            sector=enquiry.sector, topic=enquiry.topic, response_due_at=enquiry.response_due_at,
+            privacy_url=f"{base_url}/privacy?lang={enquiry.language}",
+        )
     db.session.add(Activity(
         enquiry=enquiry, kind="email_queued", details={"kind": ack.kind, "to": "prospect"},
     ))

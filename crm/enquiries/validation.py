@@ -6,8 +6,10 @@ import unicodedata
 
 import pycountry
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 
 from crm.enquiries.options import LANGUAGES, SECTORS, TOPICS
+from crm.i18n import current_language
 
 MAX_LENGTHS = {"name": 200, "email": 254, "company": 200, "phone": 40, "message": 5000}
 PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]{6,40}$")
@@ -48,20 +50,20 @@ def _text(raw, field, errors, *, required, multiline=False):
     value = raw.get(field)
     if value is None or value == "":
         if required:
-            errors.setdefault(field, []).append("This field is required.")
+            errors.setdefault(field, []).append(_("This field is required."))
         return ""
     if not isinstance(value, str):
-        errors.setdefault(field, []).append("Must be a string.")
+        errors.setdefault(field, []).append(_("Must be a string."))
         return ""
     if len(value) > MAX_LENGTHS[field]:
-        errors.setdefault(field, []).append(f"Must be at most {MAX_LENGTHS[field]} characters.")
+        errors.setdefault(field, []).append(_("Must be at most %(max)d characters.", max=MAX_LENGTHS[field]))
         return ""
     if _has_forbidden_chars(value, multiline=multiline):
-        errors.setdefault(field, []).append("Must not contain control characters.")
+        errors.setdefault(field, []).append(_("Must not contain control characters."))
         return ""
     value = _normalise(value)
     if not value and required:
-        errors.setdefault(field, []).append("This field is required.")
+        errors.setdefault(field, []).append(_("This field is required."))
     return value
 
 
@@ -69,10 +71,10 @@ def _choice(raw, field, choices, errors, *, required=True, default=None):
     value = raw.get(field)
     if value is None or value == "":
         if required:
-            errors.setdefault(field, []).append("This field is required.")
+            errors.setdefault(field, []).append(_("This field is required."))
         return default
     if not isinstance(value, str) or value not in choices:
-        errors.setdefault(field, []).append(f"Must be one of: {', '.join(choices)}.")
+        errors.setdefault(field, []).append(_("Must be one of: %(choices)s.", choices=", ".join(choices)))
         return default
     return value
 
@@ -111,20 +113,24 @@ def validate_enquiry(raw, current_policy_version, *, consent_required=True):
         try:
             email = normalise_email(email)
         except EmailNotValidError as error:
-            errors.setdefault("email", []).append(str(error))
+            # The library explains in English; other languages get a plain request.
+            errors.setdefault("email", []).append(
+                str(error) if current_language() == "en"
+                else _("Enter a valid email address, like name@example.com."))
         else:
             if len(email) > MAX_LENGTHS["email"]:  # lower-casing can lengthen an IDN domain
-                errors.setdefault("email", []).append(f"Must be at most {MAX_LENGTHS['email']} characters.")
+                errors.setdefault("email", []).append(
+                    _("Must be at most %(max)d characters.", max=MAX_LENGTHS["email"]))
     clean["email"] = email
 
     if clean["phone"] and "phone" not in errors and not PHONE_RE.match(clean["phone"]):
-        errors.setdefault("phone", []).append("Use digits, spaces and + ( ) - only.")
+        errors.setdefault("phone", []).append(_("Use digits, spaces and + ( ) - only."))
 
     country = raw.get("country")
     if country is None or country == "":
-        errors.setdefault("country", []).append("This field is required.")
+        errors.setdefault("country", []).append(_("This field is required."))
     elif not isinstance(country, str) or country.strip().upper() not in country_codes():
-        errors.setdefault("country", []).append("Must be an ISO 3166-1 alpha-2 country code.")
+        errors.setdefault("country", []).append(_("Must be an ISO 3166-1 alpha-2 country code."))
     else:
         clean["country"] = country.strip().upper()
 
@@ -134,13 +140,14 @@ def validate_enquiry(raw, current_policy_version, *, consent_required=True):
 
     if consent_required:
         if raw.get("consent") is not True:
-            errors.setdefault("consent", []).append("You must accept the privacy policy.")
+            errors.setdefault("consent", []).append(_("You must accept the privacy policy."))
         version = raw.get("policy_version")
         if version is None or version == "":
-            errors.setdefault("policy_version", []).append("This field is required.")
+            errors.setdefault("policy_version", []).append(_("This field is required."))
         elif version != current_policy_version:
             errors.setdefault("policy_version", []).append(
-                f"The privacy policy has changed: the current version is {current_policy_version}."
+                _("The privacy policy has changed: the current version is %(version)s.",
+                  version=current_policy_version)
             )
         clean["policy_version"] = version
 

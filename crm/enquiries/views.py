@@ -5,6 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from babel.dates import format_datetime
 from flask import (
     Blueprint,
     current_app,
@@ -16,14 +17,16 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 
 from crm.core.security import client_address, user_agent
 from crm.enquiries.forms import EnquiryForm
-from crm.enquiries.policy import current_policy
+from crm.enquiries.policy import current_policy, policy_sections
 from crm.enquiries.services import submit_enquiry
 from crm.enquiries.time_trap import issue_token, spring_time_trap
 from crm.enquiries.validation import EnquiryInvalid, validate_enquiry
 from crm.extensions import db, limiter
+from crm.i18n import current_language
 
 bp = Blueprint("public", __name__)
 
@@ -45,7 +48,7 @@ def index():
 
 THANKS_SESSION_KEY = "enquiry_thanks"
 TRAP_SESSION_KEY = "enquiry_form_served"
-SEND_AGAIN = "Please check your details and send again."
+SEND_AGAIN = _l("Please check your details and send again.")
 
 
 def _render_form(form, policy, status=200, *, first_served=None, token=None, retry_after=None):
@@ -71,7 +74,7 @@ def _show_field_errors(form, policy):
 @submission_limit
 def enquire():
     form = EnquiryForm()
-    policy = current_policy()
+    policy = current_policy(current_language())
     if not form.is_submitted():
         return _render_form(form, policy)
     # CSRFProtect has already refused a missing or bad token (400) before this view ran.
@@ -87,12 +90,13 @@ def enquire():
         return _render_form(form, policy, 422, first_served=trap.first_served)
     try:
         submission = submit_enquiry(
-            form.as_submission(policy.version), source="form", ip_address=client_address(), user_agent=user_agent()
+            form.as_submission(policy.version), source="form", ip_address=client_address(),
+            user_agent=user_agent(), policy_language=policy.language,
         )
     except EnquiryInvalid as invalid:
         for field, messages in invalid.fields.items():
             form[field].errors = list(messages)
-        return _render_form(form, current_policy(), 422, first_served=trap.first_served)
+        return _render_form(form, current_policy(current_language()), 422, first_served=trap.first_served)
     session.pop(TRAP_SESSION_KEY, None)
     session[THANKS_SESSION_KEY] = thanks_note(submission)
     return redirect(url_for("public.thanks"), code=303)
@@ -108,8 +112,8 @@ def enquire_rate_limited(error):
         return error
     form = EnquiryForm()
     wait = retry_after_seconds()
-    response = make_response(_render_form(form, current_policy(), 429, token=form.started.data or None,
-                                          retry_after=wait))
+    response = make_response(_render_form(form, current_policy(current_language()), 429,
+                                          token=form.started.data or None, retry_after=wait))
     response.headers["Retry-After"] = str(wait)
     return response
 
@@ -140,7 +144,8 @@ def thanks():
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("public/privacy.html", policy=current_policy())
+    policy = current_policy(current_language())
+    return render_template("public/privacy.html", policy=policy, sections=policy_sections(policy.text))
 
 
 @bp.get("/healthz")
@@ -154,9 +159,16 @@ def healthz():
     return jsonify({"status": "ok"})
 
 
+PROMISED_TIME_FORMATS = {"en": "EEEE d MMMM y, HH:mm", "da": "EEEE 'den' d. MMMM y 'kl.' HH:mm"}
+
+
 @bp.app_template_filter("promised_time")
-def promised_time(moment):
-    """A promised answer time (aware UTC) as the agency's local date and time."""
+def promised_time(moment, language=None):
+    """A promised answer time (aware UTC) in the agency's time zone, written in `language`."""
+    language = language or current_language()
     zone = ZoneInfo(current_app.config.get("CRM_TIMEZONE", "Europe/Copenhagen"))
-    local = moment.astimezone(zone)
-    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y, %H:%M')}"
+    return format_datetime(moment, PROMISED_TIME_FORMATS.get(language, PROMISED_TIME_FORMATS["en"]),
+                           tzinfo=zone, locale=language)
+
+
+bp.add_app_template_global(policy_sections, "policy_sections")
