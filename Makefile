@@ -6,6 +6,10 @@ export FLASK_APP := wsgi
 
 .PHONY: run test lint install install-dev worker bench clean translations
 
+# axe-core for the accessibility checks of the browser tests, installed into the venv (never a CDN).
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/node_modules/axe-core/axe.min.js
+
 # Message catalogues: the .po files are committed, the .mo files are compiled here at set-up.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
@@ -25,7 +29,10 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po |
 	$(BIN)/pybabel compile --use-fuzzy -l $* -d translations
 
 install: $(VENV)/.installed $(MO_FILES)
-install-dev: $(VENV)/.installed-dev $(MO_FILES)
+install-dev: $(VENV)/.installed-dev $(MO_FILES) $(AXE)
+
+$(AXE): | $(BIN)/python
+	npm install --silent --no-save --no-package-lock --prefix $(VENV) axe-core@$(AXE_VERSION)
 
 # After changing texts: refresh the template and the catalogues, translate, commit the .po files.
 translations: install
