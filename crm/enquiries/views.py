@@ -1,5 +1,6 @@
 """The public site: the enquiry form, its thanks page, the privacy policy and the health check."""
 
+import re
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 
-from crm.core.security import client_address, user_agent
+from crm.core.security import CSP, client_address, user_agent
 from crm.enquiries.forms import EnquiryForm
 from crm.enquiries.policy import current_policy, policy_sections
 from crm.enquiries.services import submit_enquiry
@@ -47,6 +48,7 @@ def index():
 
 
 THANKS_SESSION_KEY = "enquiry_thanks"
+ORIGIN_RE = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]+)?")  # nothing that could end the directive
 TRAP_SESSION_KEY = "enquiry_form_served"
 SEND_AGAIN = _l("Please check your details and send again.")
 
@@ -58,7 +60,7 @@ def _render_form(form, policy, status=200, *, first_served=None, token=None, ret
     # The session times a client that posts only the documented fields (no `started`).
     session[TRAP_SESSION_KEY] = form.started.data
     return render_template("public/enquire.html", form=form, policy=policy,
-                           retry_after=retry_after), status
+                           retry_after=retry_after, embed=embedded()), status
 
 
 def _show_field_errors(form, policy):
@@ -81,7 +83,7 @@ def enquire():
     if form.website.data:
         # The honeypot: answer like a success so that a bot learns nothing; store and claim nothing.
         session[THANKS_SESSION_KEY] = {}
-        return redirect(url_for("public.thanks"), code=303)
+        return redirect(_thanks_url(), code=303)
     trap = spring_time_trap(form.started.data or session.get(TRAP_SESSION_KEY),
                             current_app.config["CRM_FORM_MIN_SECONDS"])
     if not trap.passed:
@@ -99,7 +101,7 @@ def enquire():
         return _render_form(form, current_policy(current_language()), 422, first_served=trap.first_served)
     session.pop(TRAP_SESSION_KEY, None)
     session[THANKS_SESSION_KEY] = thanks_note(submission)
-    return redirect(url_for("public.thanks"), code=303)
+    return redirect(_thanks_url(), code=303)
 
 
 @bp.errorhandler(429)
@@ -138,8 +140,28 @@ def thanks():
     note = session.get(THANKS_SESSION_KEY) or {}
     due = note.get("response_due_at")
     return render_template("public/thanks.html", reference=note.get("reference"),
-                           acknowledged=note.get("acknowledged", False),
+                           acknowledged=note.get("acknowledged", False), embed=embedded(),
                            response_due_at=datetime.fromisoformat(due) if due else None)
+
+
+def embedded():
+    """`?embed=1`: the form and its thanks page without the site's header and footer."""
+    return request.args.get("embed") == "1"
+
+
+def _thanks_url():
+    return url_for("public.thanks", embed=1) if embedded() else url_for("public.thanks")
+
+
+@bp.after_request
+def allow_framing_of_the_embed(response):
+    """The embeddable pages may be framed by CRM_CORS_ORIGINS only (none when it is empty)."""
+    if embedded() and request.endpoint in ("public.enquire", "public.thanks"):
+        origins = " ".join(o for o in current_app.config["CRM_CORS_ORIGINS"] if ORIGIN_RE.fullmatch(o))
+        origins = origins or "'none'"
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "frame-ancestors 'none'", f"frame-ancestors {origins}")
+    return response
 
 
 @bp.get("/privacy")

@@ -48,7 +48,7 @@ def fill_form(page, *, consent=True):
         page.locator("#consent").check()
 
 
-@pytest.mark.parametrize("path", ["/enquire", "/enquire?lang=da", "/privacy", "/privacy?lang=da",
+@pytest.mark.parametrize("path", ["/enquire", "/enquire?lang=da", "/enquire?embed=1", "/privacy", "/privacy?lang=da",
                                   "/enquire/thanks", "/no-such-page", "/no-such-page?lang=da", "/login"])
 def test_public_pages_have_no_serious_violations(live_server, axe_page, path):
     axe_page.goto(f"{live_server}{path}")
