@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint install install-dev worker bench clean translations
+.PHONY: run test lint install install-dev worker bench clean translations screenshots
 
 # axe-core for the accessibility checks of the browser tests, installed into the venv (never a CDN).
 AXE_VERSION := 4.14.1
@@ -57,6 +57,10 @@ lint: install-dev
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The main pages as PNGs in docs/screenshots/ (Chromium, SQLite, demo-free test data).
+screenshots: install-dev
+	$(BIN)/pytest -q -p no:cacheprovider tests/browser/screenshots.py -k sqlite
 
 clean:
 	rm -rf $(VENV) .pytest_cache
