@@ -5,6 +5,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import INSTANCE_DIR, config_for, engine_options
 from crm.extensions import csrf, db, limiter, login_manager, mail, migrate
+from crm.i18n import init_app as init_i18n
 
 
 def create_app(config=None):
@@ -73,6 +74,7 @@ def register_extensions(app):
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    init_i18n(app)
 
 
 def register_blueprints(app):

@@ -30,10 +30,12 @@ def test_flask_db_check_notices_drift(app):
 
 def test_the_first_migration_publishes_the_privacy_policy(app):
     with app.app_context():
-        version, sha = db.session.execute(sa.text("SELECT version, sha256 FROM privacy_policies")).one()
-    from crm.enquiries.policy import FIRST_POLICY_TEXT, policy_sha256
+        rows = db.session.execute(sa.text(
+            "SELECT language, version, sha256 FROM privacy_policies ORDER BY language")).all()
+    from crm.enquiries.policy import FIRST_POLICY_TEXT, FIRST_POLICY_TEXT_DA, policy_sha256
 
-    assert (version, sha) == ("2026-01", policy_sha256(FIRST_POLICY_TEXT))
+    assert [tuple(row) for row in rows] == [("da", "2026-01", policy_sha256(FIRST_POLICY_TEXT_DA)),
+                                            ("en", "2026-01", policy_sha256(FIRST_POLICY_TEXT))]
 
 
 @pytest.fixture

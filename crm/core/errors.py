@@ -1,6 +1,7 @@
 """Error pages in the site's layout, JSON errors under /api, and never any internals."""
 
 from flask import jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -20,8 +21,8 @@ def _json_error(code, error, **extra):
 def register(app):
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_template("errors/error.html", code=400, title="The form has expired",
-                               detail="Please go back, reload the page and try again."), 400
+        return render_template("errors/error.html", code=400, title=_("The form has expired"),
+                               detail=_("Please go back, reload the page and try again.")), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error):

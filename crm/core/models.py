@@ -2,7 +2,15 @@
 
 from crm.assignment.models import AssignmentRule
 from crm.core.audit import AuditLog
-from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey, PrivacyPolicy
+from crm.enquiries.models import (
+    Activity,
+    Consent,
+    Contact,
+    Enquiry,
+    IdempotencyKey,
+    PrivacyPolicy,
+    SpentFormToken,
+)
 from crm.gdpr.models import DataSubjectRequest, ErasureTombstone, ProcessingRecord, PurgeRun
 from crm.notifications.models import OutboxMessage, WorkerHeartbeat
 from crm.staff.models import RecoveryCode, User, UserSession
@@ -24,6 +32,7 @@ __all__ = [
     "PurgeRun",
     "RecoveryCode",
     "ReminderDigest",
+    "SpentFormToken",
     "User",
     "UserSession",
     "WorkerHeartbeat",

@@ -1,37 +1,43 @@
-"""The public enquiry form. Validation lives in validate_enquiry; this form renders and guards."""
+"""The public enquiry form. Validation lives in validate_enquiry; the time trap in time_trap."""
 
-from flask import current_app, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
 
-from crm.core.db import utcnow
 from crm.enquiries.options import LANGUAGES, SECTORS, TOPICS, countries, label
+from crm.i18n import current_language
 
 
 class EnquiryForm(FlaskForm):
-    name = StringField("Your name")
-    email = EmailField("Email")
-    company = StringField("Company (optional)")
-    phone = TelField("Phone (optional)")
-    country = SelectField("Country", validate_choice=False)
-    sector = SelectField("Sector", validate_choice=False)
-    topic = SelectField("Topic", validate_choice=False)
-    message = TextAreaField("Message")
-    language = SelectField("Preferred language", validate_choice=False)
-    consent = BooleanField("I accept that my contact information is processed in accordance with "
-                           "Invest in Aalborg's privacy policy.")
+    # autocomplete tokens (WCAG 1.3.5) let browsers fill in what they know.
+    name = StringField(_l("Your name"), render_kw={"autocomplete": "name"})
+    email = EmailField(_l("Email"), render_kw={"autocomplete": "email", "spellcheck": "false"})
+    company = StringField(_l("Company (optional)"), render_kw={"autocomplete": "organization"})
+    phone = TelField(_l("Phone (optional)"), render_kw={"autocomplete": "tel"})
+    country = SelectField(_l("Country"), validate_choice=False, render_kw={"autocomplete": "country"})
+    sector = SelectField(_l("Sector"), validate_choice=False)
+    topic = SelectField(_l("Topic"), validate_choice=False)
+    message = TextAreaField(_l("Message"))
+    language = SelectField(_l("Preferred language for our answer"), validate_choice=False)
+    consent = BooleanField(_l(
+        "I accept that my contact information is processed in accordance with Invest in Aalborg's privacy policy."))
     policy_version = HiddenField()
     # Honeypot: hidden from people by CSS and aria-hidden; bots fill it in.
-    website = StringField("Leave this field empty")
+    website = StringField(_l("Leave this field empty"))
     started = HiddenField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", "Choose a country")] + [(c["code"], c["label"]) for c in countries()]
-        self.sector.choices = [("", "Choose a sector")] + [(code, label(SECTORS, code)) for code in SECTORS]
-        self.topic.choices = [("", "Choose a topic")] + [(code, label(TOPICS, code)) for code in TOPICS]
-        self.language.choices = [(code, label(LANGUAGES, code)) for code in LANGUAGES]
+        lang = current_language()
+        self.country.choices = [("", _("Choose a country"))] + [
+            (c["code"], c["label"]) for c in countries(lang)]
+        self.sector.choices = [("", _("Choose a sector"))] + [(c, label(SECTORS, c, lang)) for c in SECTORS]
+        self.topic.choices = [("", _("Choose a topic"))] + [(c, label(TOPICS, c, lang)) for c in TOPICS]
+        # Each language named in its own tongue.
+        self.language.choices = [(code, label(LANGUAGES, code, code)) for code in LANGUAGES]
+        if not self.is_submitted():
+            self.language.data = lang
 
     def as_submission(self, shown_policy_version):
         """The posted values as the service expects them (the same names as the JSON API).
@@ -44,36 +50,3 @@ class EnquiryForm(FlaskForm):
         raw["policy_version"] = raw["policy_version"] or shown_policy_version
         raw["consent"] = bool(self.consent.data)
         return raw
-
-
-TRAP_SESSION_KEY = "enquiry_form_served"
-
-
-def _trap_serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="enquiry-form-started")
-
-
-def issue_time_trap():
-    """A signed token of when the form was served, for the hidden field and the session.
-
-    The hidden field times each copy of the form exactly; the session (signed, and needed for
-    the CSRF token anyway) still times a client that posts only the documented fields.
-    """
-    token = _trap_serializer().dumps("form")
-    session[TRAP_SESSION_KEY] = token
-    return token
-
-
-def looks_automated(form):
-    """True when the honeypot is filled or the form came back too fast to be a person's."""
-    if form.website.data:
-        return True
-    min_seconds = current_app.config["CRM_FORM_MIN_SECONDS"]
-    if not min_seconds:
-        return False
-    token = form.started.data or session.get(TRAP_SESSION_KEY) or ""
-    try:
-        _, signed_at = _trap_serializer().loads(token, return_timestamp=True)
-    except BadSignature:  # missing or forged: not a form this site served
-        return True
-    return (utcnow() - signed_at).total_seconds() < min_seconds

@@ -17,11 +17,17 @@ class PrivacyPolicy(db.Model):
     __tablename__ = "privacy_policies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    version: Mapped[str] = mapped_column(sa.String(20))
+    # Each version is published in English and may be translated: one row per language.
+    language: Mapped[str] = mapped_column(sa.String(5), default="en", server_default="en")
     text: Mapped[str] = mapped_column(sa.Text)
     # SHA-256 of the exact text shown, so that a consent can be tied to the words it accepted.
     sha256: Mapped[str] = mapped_column(sa.String(64))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    __table_args__ = (
+        sa.UniqueConstraint("version", "language", name="uq_privacy_policies_version_language"),
+    )
 
 
 class Contact(db.Model):
@@ -112,6 +118,8 @@ class Consent(db.Model):
     lawful_basis: Mapped[str] = mapped_column(sa.String(30), default="consent")
     policy_version: Mapped[str] = mapped_column(sa.String(20))
     policy_sha256: Mapped[str] = mapped_column(sa.String(64))
+    # The language of the policy text shown (and hashed) when consent was given.
+    policy_language: Mapped[str] = mapped_column(sa.String(5), default="en", server_default="en")
     method: Mapped[str] = mapped_column(sa.String(10))
     evidence: Mapped[str | None] = mapped_column(sa.String(500))
     given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -151,3 +159,16 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     enquiry: Mapped[Enquiry | None] = relationship()
+
+
+class SpentFormToken(db.Model):
+    """A time-trap token of the public form that has been used once (single use, every process).
+
+    Rows older than the token's lifetime are deleted as new ones arrive: such a token is refused
+    for its age anyway.
+    """
+
+    __tablename__ = "spent_form_tokens"
+
+    nonce: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    spent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,6 +1,10 @@
 """The fixed vocabularies of an enquiry (CONTRACT §3), with English and Danish labels."""
 
+import functools
+import unicodedata
+
 import pycountry
+from babel import Locale
 
 SECTORS = {
     "medtech": ("Medical technology", "Medicinsk teknologi"),
@@ -30,12 +34,20 @@ def label(vocabulary, code, language="en"):
     return danish if language == "da" else english
 
 
-def countries():
-    """ISO 3166-1 alpha-2 codes and names, sorted by name (Denmark is not special-cased)."""
+@functools.cache
+def countries(language="en"):
+    """ISO 3166-1 alpha-2 codes and names in `language` (CLDR), sorted by name."""
+    names = Locale.parse(language).territories
     return sorted(
-        ({"code": c.alpha_2, "label": getattr(c, "common_name", c.name)} for c in pycountry.countries),
-        key=lambda c: c["label"],
+        ({"code": c.alpha_2, "label": names.get(c.alpha_2) or getattr(c, "common_name", c.name)}
+         for c in pycountry.countries),
+        key=lambda c: strxfrm_key(c["label"]),
     )
+
+
+def strxfrm_key(text):
+    """Accents ignored: near enough for a select list in either language."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
 
 
 def country_name(code):
@@ -45,3 +57,9 @@ def country_name(code):
 
 def as_options(vocabulary, language="en"):
     return [{"code": code, "label": label(vocabulary, code, language)} for code in vocabulary]
+
+
+def as_bilingual_options(vocabulary, language="en"):
+    """Options with the label in `language` and in every language (GET /api/v1/options)."""
+    return [{"code": code, "label": label(vocabulary, code, language),
+             "labels": {lang: label(vocabulary, code, lang) for lang in LANGUAGES}} for code in vocabulary]

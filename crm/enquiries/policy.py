@@ -48,14 +48,78 @@ address you used. You may also complain to the Danish Data Protection Agency (Da
 """
 
 
+# The same policy (version 2026-01) in Danish: a text of its own with its own SHA-256, published
+# by a later migration. A consent records which language it was shown in.
+FIRST_POLICY_TEXT_DA = """\
+Privatlivspolitik for henvendelser til Invest in Aalborg (version 2026-01)
+
+Hvem er ansvarlig
+Invest in Aalborg, erhvervsfremmeorganisationen for investeringer i Aalborg og Nordjylland, er
+dataansvarlig for de oplysninger, du sender os via denne formular eller vores API til henvendelser.
+
+Hvad vi indsamler
+Dit navn, din e-mailadresse, din virksomhed, dit telefonnummer (hvis du oplyser det), dit land,
+sektor og emne for din henvendelse samt din besked. For at kunne dokumentere dit samtykke
+registrerer vi også, hvilken version af denne politik du har accepteret, tidspunktet, din
+IP-adresse og din browsers brugeragent.
+
+Hvorfor vi bruger oplysningerne
+Kun for at besvare din henvendelse og hjælpe din virksomhed eller dit projekt med at etablere sig,
+finde partnere, talent eller finansiering i Nordjylland: en investeringsrådgiver læser din
+henvendelse, kontakter dig, noterer jeres samtaler og planlægger opfølgning. Vi sælger ikke dine
+oplysninger, vi bruger dem ikke til nyhedsbreve eller markedsføring, og vi træffer ingen
+automatiske afgørelser om dig.
+
+Retsgrundlag
+Dit samtykke (databeskyttelsesforordningens artikel 6, stk. 1, litra a), som du giver ved at sætte
+kryds i samtykkefeltet. Du kan til enhver tid trække det tilbage; det påvirker ikke det, der er
+sket forinden.
+
+Hvem ser oplysningerne
+Medarbejderne hos Invest in Aalborg, der behandler henvendelser, samt vores hosting- og
+e-mailleverandører, der behandler dem på vores vegne efter databehandleraftaler. Vi deler dem kun
+med en partner (for eksempel Aalborg Universitet eller en kommune), hvis du beder os om det.
+
+Hvor længe vi opbevarer dem
+Så længe din henvendelse er åben, og i to år efter den seneste aktivitet, når den er afsluttet.
+Derefter slettes de automatisk. E-mails, vi sender dig, slettes fra vores systemer kort efter
+levering.
+
+Dine rettigheder
+Du kan bede om en kopi af alt, hvad vi har om dig, få det rettet eller slettet, og du kan gøre
+indsigelse mod eller begrænse brugen. Skriv til privacy@investinaalborg.example fra den
+e-mailadresse, du brugte. Du kan også klage til Datatilsynet.
+"""
+
+
 def policy_sha256(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def current_policy():
-    """The most recently published policy: what the form shows and the API asks for."""
+def current_policy(language="en"):
+    """The current policy in `language`: what the form shows and whose version the API asks for.
+
+    The current version is the latest English one; its translation is shown where one exists,
+    else the English text (a translation of an older version is never shown as current).
+    """
     from crm.enquiries.models import PrivacyPolicy
 
-    return db.session.scalar(
-        sa.select(PrivacyPolicy).order_by(PrivacyPolicy.published_at.desc(), PrivacyPolicy.id.desc()).limit(1)
+    english = db.session.scalar(
+        sa.select(PrivacyPolicy).where(PrivacyPolicy.language == "en")
+        .order_by(PrivacyPolicy.published_at.desc(), PrivacyPolicy.id.desc()).limit(1)
     )
+    if language == "en" or english is None:
+        return english
+    translated = db.session.scalar(sa.select(PrivacyPolicy).where(
+        PrivacyPolicy.version == english.version, PrivacyPolicy.language == language))
+    return translated or english
+
+
+def policy_sections(text):
+    """The policy as (heading, paragraph) pairs for a readable page: the title line first."""
+    blocks = [block.strip() for block in text.strip().split("\n\n") if block.strip()]
+    sections = []
+    for block in blocks:
+        first, _, rest = block.partition("\n")
+        sections.append((first.strip(), " ".join(line.strip() for line in rest.splitlines())))
+    return sections

@@ -3,10 +3,11 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 
 from crm.core.db import utcnow
@@ -32,6 +33,10 @@ class Submission:
     reference: str
     status: str = "received"
     replayed: bool = False
+    # Whether an acknowledgement to the prospect is in the outbox, and the promised answer time:
+    # the thanks page says only what is true.
+    acknowledged: bool = False
+    response_due_at: datetime | None = None
 
     def as_json(self):
         return {"reference": self.reference, "status": self.status}
@@ -39,19 +44,24 @@ class Submission:
 
 def request_fingerprint(raw):
     """SHA-256 of the body in canonical form, to tell a retry from a different request."""
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    # surrogatepass: a lone surrogate in an ignored field must not turn a retry into a 500.
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(canonical).hexdigest()
 
 
-def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency_key=None, recorded=None):
+def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency_key=None,
+                   policy_language="en", recorded=None):
     """Validate and store an enquiry with its consent, timeline entry and emails.
 
     `raw` is the submitted mapping (form or JSON). Returns a Submission; raises EnquiryInvalid
     (nothing stored) or IdempotencyConflict. The acknowledgement to the prospect and the staff
     notification are outbox rows in the same transaction, so they exist exactly when the
-    enquiry does. `recorded` (a RecordedBy) is a staff member's entry by hand: no form consent,
-    its lawful basis and evidence instead, its assignee, and an acknowledgement only if asked.
+    enquiry does. `policy_language` is the language the policy text was shown in: the consent
+    points at that text's SHA-256. `recorded` (a RecordedBy) is a staff member's entry by hand:
+    no form consent, its lawful basis and evidence instead, its assignee, and an acknowledgement
+    only if asked.
     """
-    policy = current_policy()
+    policy = current_policy(policy_language)
     clean = validate_enquiry(raw, policy.version, consent_required=recorded is None)
     fingerprint = request_fingerprint(raw) if idempotency_key else None
 
@@ -64,7 +74,10 @@ def submit_enquiry(raw, *, source, ip_address=None, user_agent=None, idempotency
                 return replay
         try:
             enquiry = _store(clean, policy, source, ip_address, user_agent, recorded)
-            submission = Submission(reference=enquiry.reference)
+            submission = Submission(
+                reference=enquiry.reference, acknowledged=_acknowledgement_queued(enquiry),
+                response_due_at=enquiry.response_due_at,
+            )
             if idempotency_key:
                 db.session.add(IdempotencyKey(
                     key=idempotency_key, request_sha256=fingerprint,
@@ -139,7 +152,7 @@ def _store(clean, policy, source, ip_address, user_agent, recorded=None):
     db.session.add(enquiry)
     db.session.add(Consent(
         contact=contact, enquiry=enquiry, policy_version=policy.version,
-        policy_sha256=policy.sha256, method=source, given_at=now,
+        policy_sha256=policy.sha256, policy_language=policy.language, method=source, given_at=now,
         ip_address=ip_address, user_agent=user_agent,
         **({"lawful_basis": recorded.lawful_basis, "evidence": recorded.evidence} if recorded else {}),
     ))
@@ -161,6 +174,10 @@ def _record_by_hand(enquiry, recorded, now):
     record_audit("enquiry.recorded", actor=recorded.actor, target_type="enquiry", target_id=enquiry.reference)
 
 
+def _acknowledgement_queued(enquiry):
+    return any(a.kind == "email_queued" and a.details.get("to") == "prospect" for a in enquiry.activities)
+
+
 def _staff_to_notify():
     # Until the assignment engine names a manager, the admins hear of every new enquiry.
     return db.session.scalars(
@@ -171,16 +188,19 @@ def _staff_to_notify():
 def _queue_enquiry_emails(enquiry, contact, admins, acknowledge=True):
     base_url = current_app.config["CRM_BASE_URL"]
     if acknowledge and acknowledgement_due(contact, enquiry.created_at):
-        contact.acknowledged_at = enquiry.created_at
-        ack = queue_email(
-            "enquiry_received", contact.email, "enquiries/received", language=enquiry.language,
-            enquiry=enquiry, contact=contact, name=greeting_name(contact.name),
-            reference=enquiry.reference, sector=enquiry.sector, topic=enquiry.topic,
-            privacy_url=f"{base_url}/privacy",
-        )
-        db.session.add(Activity(
-            enquiry=enquiry, kind="email_queued", details={"kind": ack.kind, "to": "prospect"},
-        ))
+        with force_locale(enquiry.language):  # the prospect's language, includes too
+            ack = queue_email(
+                "enquiry_received", contact.email, "enquiries/received", language=enquiry.language,
+                enquiry=enquiry, contact=contact, name=greeting_name(contact.name),
+                reference=enquiry.reference, sector=enquiry.sector, topic=enquiry.topic,
+                response_due_at=enquiry.response_due_at,
+                privacy_url=f"{base_url}/privacy?lang={enquiry.language}",
+            )
+        if ack is not None:  # None: the person withdrew their consent
+            contact.acknowledged_at = enquiry.created_at
+            db.session.add(Activity(
+                enquiry=enquiry, kind="email_queued", details={"kind": ack.kind, "to": "prospect"},
+            ))
     for admin in admins:
         queue_email(
             "enquiry_new_staff", admin.email, "enquiries/new_for_staff", enquiry=enquiry,
