@@ -37,7 +37,7 @@ COLUMNS = {
     "consents.policy_version": SUBJECT, "consents.policy_sha256": SUBJECT,
     "consents.method": SUBJECT, "consents.evidence": SUBJECT, "consents.given_at": SUBJECT,
     "consents.ip_address": SUBJECT, "consents.user_agent": SUBJECT,
-    "consents.withdrawn_at": SUBJECT,
+    "consents.withdrawn_at": SUBJECT, "consents.policy_language": SUBJECT,
     # The timeline: notes and reasons are free text about the person.
     "activities.id": NONE, "activities.enquiry_id": NONE, "activities.actor_id": STAFF,
     "activities.kind": SUBJECT, "activities.details": SUBJECT, "activities.created_at": SUBJECT,
@@ -66,6 +66,9 @@ COLUMNS = {
     "data_subject_requests.handled_at": NONE,
     "privacy_policies.id": NONE, "privacy_policies.version": NONE, "privacy_policies.text": NONE,
     "privacy_policies.sha256": NONE, "privacy_policies.published_at": NONE,
+    "privacy_policies.language": NONE,
+    # Spent time-trap tokens of the public form: a random id and when it was used.
+    "spent_form_tokens.nonce": NONE, "spent_form_tokens.spent_at": NONE,
     "purge_runs.id": NONE, "purge_runs.started_at": NONE, "purge_runs.finished_at": NONE,
     "purge_runs.dry_run": NONE, "purge_runs.counts": NONE,
     "processing_records.id": NONE, "processing_records.position": NONE,

@@ -20,7 +20,7 @@ EXPORTED_COLUMNS = {
     "enquiries": ("contact_id", "message", "lost_reason"),
     "consents": ("contact_id", "enquiry_id", "purpose", "lawful_basis", "policy_version",
                  "policy_sha256", "method", "evidence", "given_at", "ip_address", "user_agent",
-                 "withdrawn_at"),
+                 "withdrawn_at", "policy_language"),
     "activities": ("kind", "details", "created_at"),
     "outbox_messages": ("kind", "recipient", "subject", "text", "html", "status", "last_error",
                         "created_at", "sent_at"),
@@ -118,7 +118,8 @@ def _fill(result, contact):
         result["consents"].append({
             "reference": references.get(c.enquiry_id), "purpose": c.purpose,
             "lawful_basis": c.lawful_basis, "policy_version": c.policy_version,
-            "policy_sha256": c.policy_sha256, "method": c.method, "evidence": c.evidence,
+            "policy_sha256": c.policy_sha256, "policy_language": c.policy_language,
+            "method": c.method, "evidence": c.evidence,
             "given_at": _iso(c.given_at), "ip_address": c.ip_address, "user_agent": c.user_agent,
             "withdrawn_at": _iso(c.withdrawn_at),
         })

@@ -141,11 +141,13 @@ def test_the_danish_acknowledgement_promises_a_time_in_danish(app):
         assert "You will hear from us by Tuesday 1 December 2026, 14:00." in text_en
 
 
-def test_the_acknowledgement_without_a_promised_time_keeps_the_general_promise(app, client):
+def test_a_danish_submission_is_acknowledged_with_its_stored_response_date(app, client):
     form_post(client, language="da")
     with app.app_context():
         ack = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "enquiry_received"))
-        assert "inden for to hverdage" in ack.text and "Du hører fra os senest" not in ack.text
+        due = db.session.scalar(sa.select(Enquiry.response_due_at))
+        assert due is not None
+        assert "Du hører fra os senest" in ack.text and "inden for to hverdage" not in ack.text
         assert "/privacy?lang=da" in ack.text
 
 

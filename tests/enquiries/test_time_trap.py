@@ -217,7 +217,7 @@ def test_the_thanks_page_names_the_reference_and_the_email_on_its_way(app, clien
     thanks = client.get("/enquire/thanks").get_data(as_text=True)
     assert reference in thanks
     assert "We have sent you a confirmation by email." in thanks
-    assert "You will hear from us by" not in thanks  # no promised time stored yet
+    assert "You will hear from us by" in thanks  # the response target stored at submission
 
 
 def test_the_thanks_page_claims_only_what_is_true(client):
