@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from crm.assignment.services import assign_new_enquiry
 from crm.core.db import utcnow
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey
 from crm.enquiries.policy import current_policy
@@ -16,7 +17,6 @@ from crm.enquiries.references import new_reference
 from crm.enquiries.validation import validate_enquiry
 from crm.extensions import db
 from crm.notifications.services import queue_email
-from crm.staff.models import User
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -101,7 +101,6 @@ def _replay(key, fingerprint):
 def _store(clean, policy, source, ip_address, user_agent):
     now = utcnow()
     # Read everything first: no autoflush mid-way, one flush of all new rows at commit.
-    admins = _staff_to_notify()
     contact = db.session.scalar(sa.select(Contact).where(Contact.email == clean["email"]))
     if contact is None:
         contact = Contact(email=clean["email"], created_at=now)
@@ -124,18 +123,13 @@ def _store(clean, policy, source, ip_address, user_agent):
         ip_address=ip_address, user_agent=user_agent,
     ))
     db.session.add(Activity(enquiry=enquiry, kind="created", details={"source": source}, created_at=now))
-    _queue_enquiry_emails(enquiry, contact, admins)
+    _queue_enquiry_emails(enquiry, contact)
+    # The engine names the assignee (and emails them, or the admins when nobody can take it).
+    assign_new_enquiry(enquiry, now)
     return enquiry
 
 
-def _staff_to_notify():
-    # Until the assignment engine names a manager, the admins hear of every new enquiry.
-    return db.session.scalars(
-        sa.select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
-    ).all()
-
-
-def _queue_enquiry_emails(enquiry, contact, admins):
+def _queue_enquiry_emails(enquiry, contact):
     base_url = current_app.config["CRM_BASE_URL"]
     ack = queue_email(
         "enquiry_received", contact.email, "enquiries/received", language=enquiry.language,
@@ -145,10 +139,3 @@ def _queue_enquiry_emails(enquiry, contact, admins):
     db.session.add(Activity(
         enquiry=enquiry, kind="email_queued", details={"kind": ack.kind, "to": "prospect"},
     ))
-    for admin in admins:
-        queue_email(
-            "enquiry_new_staff", admin.email, "enquiries/new_for_staff", enquiry=enquiry,
-            user=admin, staff_name=admin.name, reference=enquiry.reference,
-            sector=enquiry.sector, topic=enquiry.topic, country=contact.country,
-            company=contact.company, url=f"{base_url}/staff/enquiries/{enquiry.reference}",
-        )

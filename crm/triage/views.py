@@ -64,7 +64,7 @@ def assign(reference):
     if form.validate_on_submit():
         try:
             changed = assign_enquiry(enquiry, staff_member(form.assignee_id.data),
-                                     current_user, client_address())
+                                     current_user, ip_address=client_address())
         except AssigneeInvalid:
             form.assignee_id.errors = ["Choose an active staff member."]
         else:
