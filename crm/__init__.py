@@ -66,6 +66,7 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    from crm.assignment.views import bp as assignment_bp
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
     from crm.notifications.views import bp as outbox_admin_bp
@@ -82,6 +83,7 @@ def register_blueprints(app):
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_users_bp)
     app.register_blueprint(outbox_admin_bp)
+    app.register_blueprint(assignment_bp)
 
 
 def register_errorhandlers(app):
@@ -91,6 +93,7 @@ def register_errorhandlers(app):
 
 
 def register_commands(app):
+    from crm.assignment import cli as assignment_cli  # noqa: F401  (adds `rule` and `reassign`)
     from crm.cli import crm_group
 
     app.cli.add_command(crm_group)

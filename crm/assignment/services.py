@@ -1,6 +1,7 @@
 """Assigning enquiries: the engine's choice at submission, by hand, and when a manager leaves."""
 
 from collections import Counter
+from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
@@ -136,6 +137,15 @@ def reassign_open_enquiries(from_user, to_user=None, *, actor=None, ip_address=N
                  ip_address=ip_address)
     db.session.commit()
     return moved
+
+
+def set_away(user, away_until, *, actor, ip_address=None):
+    """Set (or clear, with None) the last day `user` is away; no new work reaches them till then."""
+    if away_until is not None and not isinstance(away_until, date):
+        raise AssigneeInvalid()
+    user.away_until = away_until
+    record_audit("user.away_set", actor=actor, target_type="user", target_id=user.id, ip_address=ip_address)
+    db.session.commit()
 
 
 def open_enquiry_count(user):

@@ -1,15 +1,13 @@
 """The staff inbox and the enquiry page (CONTRACT §5)."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from crm.assignment.services import AssigneeInvalid, assign_enquiry
 from crm.core.security import client_address
 from crm.enquiries.models import STATUSES
 from crm.enquiries.options import SECTORS, TOPICS, as_options
-from crm.staff.access import admin_required, refuse, staff_required
-from crm.staff.queries import assignable_staff, staff_list, staff_member
-from crm.triage.forms import AssignForm
+from crm.staff.access import refuse, staff_required
+from crm.staff.queries import assignable_staff, staff_list
 from crm.triage.queries import FiltersInvalid, InboxFilters, enquiry_for, inbox_page
 from crm.triage.services import record_access
 
@@ -40,12 +38,9 @@ def _visible_enquiry(reference):
     return enquiry
 
 
-def _render_detail(enquiry, assign_form=None, status=200):
-    if current_user.is_admin and assign_form is None:
-        assign_form = AssignForm(assignable_staff(), assignee_id=enquiry.assignee_id)
+def _render_detail(enquiry, status=200):
     names = {user.id: user.name for user in staff_list()}
-    return render_template("staff/enquiry.html", enquiry=enquiry, assign_form=assign_form,
-                           staff_names=names), status
+    return render_template("staff/enquiry.html", enquiry=enquiry, staff_names=names), status
 
 
 @bp.get("/enquiries/<reference>")
@@ -55,19 +50,3 @@ def enquiry(reference):
     record_access("enquiry.viewed", current_user, client_address(), enquiry=enquiry)
     return _render_detail(enquiry)
 
-
-@bp.post("/enquiries/<reference>/assign")
-@admin_required
-def assign(reference):
-    enquiry = _visible_enquiry(reference)
-    form = AssignForm(assignable_staff())
-    if form.validate_on_submit():
-        try:
-            changed = assign_enquiry(enquiry, staff_member(form.assignee_id.data),
-                                     current_user, ip_address=client_address())
-        except AssigneeInvalid:
-            form.assignee_id.errors = ["Choose an active staff member."]
-        else:
-            flash("Assigned." if changed else "Already assigned to them.", "info")
-            return redirect(url_for("staff.enquiry", reference=enquiry.reference), code=303)
-    return _render_detail(enquiry, form, 422)

@@ -41,6 +41,9 @@ FORMS = [
     ("/admin/users/{manager}/deactivate", lambda w: {}),
     ("/admin/users/{inactive}/reactivate", lambda w: {}),
     ("/staff/enquiries/{reference}/assign", lambda w: {"assignee_id": w["manager"]}),
+    ("/admin/rules/new", lambda w: {"user_id": w["manager"], "sectors": "biotech", "priority": "5"}),
+    ("/admin/users/{manager}/reassign", lambda w: {}),
+    ("/account/away", lambda w: {"away_until": "2030-01-01"}),
 ]
 
 
