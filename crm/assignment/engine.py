@@ -7,6 +7,8 @@ submissions see each other's assignments and the load stays balanced.
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -33,9 +35,10 @@ class Lead:
     email: str | None = None
 
     @classmethod
-    def of(cls, enquiry):
+    def of(cls, enquiry, returning=True):
+        """`returning=False` for a contact seen for the first time: no continuity to look for."""
         return cls(sector=enquiry.sector, topic=enquiry.topic, country=enquiry.contact.country,
-                   language=enquiry.language, email=enquiry.contact.email)
+                   language=enquiry.language, email=enquiry.contact.email if returning else None)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,32 @@ def can_take_work(user, today):
     return user.active and user.password_hash is not None and is_present(user, today)
 
 
+# The engine's statements are built once: on the submission path, building a SQLAlchemy
+# statement costs more than running it.
+@cache
+def _statements():
+    today = sa.bindparam("today", type_=sa.Date)
+    loads = (sa.select(Enquiry.assignee_id, sa.func.count().label("open"))
+             .where(Enquiry.assignee_id.is_not(None), Enquiry.status.not_in(CLOSED_STATUSES))
+             .group_by(Enquiry.assignee_id).subquery())
+    return SimpleNamespace(
+        pg_lock=sa.select(sa.func.pg_advisory_xact_lock(CHOICE_LOCK_KEY)),
+        sqlite_lock=sa.update(User).where(sa.false()).values(last_assigned_at=None),
+        continuity=(sa.select(User, Enquiry.reference)
+                    .join(Enquiry, Enquiry.assignee_id == User.id)
+                    .join(Contact, Contact.id == Enquiry.contact_id)
+                    .where(Contact.email == sa.bindparam("email"), Enquiry.status.not_in(CLOSED_STATUSES))
+                    .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())),
+        rules=(sa.select(AssignmentRule).where(AssignmentRule.active.is_(True))
+               .order_by(AssignmentRule.priority, AssignmentRule.id)),
+        # The managers who can take work now, each with their open load, in one query.
+        managers=(sa.select(User, sa.func.coalesce(loads.c.open, 0))
+                  .outerjoin(loads, loads.c.assignee_id == User.id)
+                  .where(User.role == "manager", User.active.is_(True), User.password_hash.is_not(None),
+                         sa.or_(User.away_until.is_(None), User.away_until < today))),
+    )
+
+
 def lock_choice():
     """Serialise assignment choices until the current transaction ends.
 
@@ -70,9 +99,9 @@ def lock_choice():
     """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(CHOICE_LOCK_KEY)))
+        connection.execute(_statements().pg_lock)
     elif connection.dialect.name == "sqlite":
-        connection.execute(sa.update(User).where(sa.false()).values(last_assigned_at=None))
+        connection.execute(_statements().sqlite_lock)
 
 
 def choose_assignee(lead, *, today=None, exclude=()):
@@ -103,13 +132,7 @@ def choose_assignee(lead, *, today=None, exclude=()):
 
 
 def _continuity(email, today, exclude):
-    rows = db.session.execute(
-        sa.select(User, Enquiry.reference)
-        .join(Enquiry, Enquiry.assignee_id == User.id)
-        .join(Contact, Contact.id == Enquiry.contact_id)
-        .where(Contact.email == email, Enquiry.status.not_in(CLOSED_STATUSES))
-        .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
-    ).all()
+    rows = db.session.execute(_statements().continuity, {"email": email}).all()
     for user, reference in rows:
         if user.id not in exclude and can_take_work(user, today):
             return user, reference
@@ -117,19 +140,13 @@ def _continuity(email, today, exclude):
 
 
 def _enabled_rules():
-    return db.session.scalars(
-        sa.select(AssignmentRule).where(AssignmentRule.active.is_(True))
-        .order_by(AssignmentRule.priority, AssignmentRule.id)
-    ).all()
+    return db.session.scalars(_statements().rules).all()
 
 
 def _available_managers(today, exclude):
-    managers = db.session.scalars(
-        sa.select(User).where(User.role == "manager", User.active.is_(True),
-                              User.password_hash.is_not(None),
-                              sa.or_(User.away_until.is_(None), User.away_until < today))
-    ).all()
-    return [m for m in managers if m.id not in exclude]
+    """{manager: open enquiries} of the managers who can take work now."""
+    rows = db.session.execute(_statements().managers, {"today": today}).all()
+    return {user: load for user, load in rows if user.id not in exclude}
 
 
 def open_loads(user_ids):
@@ -149,16 +166,15 @@ def speaks(user, language):
 
 
 def _by_load(lead, today, exclude):
-    managers = _available_managers(today, exclude)
-    if not managers:
+    loads = _available_managers(today, exclude)
+    if not loads:
         return Choice(None, {"reason": "nobody"})
-    covering = [m for m in managers if m.covers(lead.sector)]
-    pool = covering or managers
+    covering = [m for m in loads if m.covers(lead.sector)]
+    pool = covering or list(loads)
     speaking = [m for m in pool if speaks(m, lead.language)]
     pool = speaking or pool
-    loads = open_loads([m.id for m in pool])
-    fewest = min(loads.values())
-    lightest = [m for m in pool if loads[m.id] == fewest]
+    fewest = min(loads[m] for m in pool)
+    lightest = [m for m in pool if loads[m] == fewest]
     # Among equals, the one who waited longest since their last assignment: a fair round-robin.
     chosen = min(lightest, key=lambda m: (m.last_assigned_at or _NEVER, m.id))
     return Choice(chosen, {

@@ -50,10 +50,15 @@ def assign_new_enquiry(enquiry, now=None):
     each active admin gets one `unassigned` email. Does not commit. Returns the Choice.
     """
     now = now or utcnow()
-    # No autoflush: the new rows are written once, at the caller's commit, assignee included.
+    lead = Lead.of(enquiry, returning=enquiry.contact.id is not None)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Write the new rows before taking the lock, so that it covers only the choice, the few
+        # rows that record it and the commit. (SQLite has one writer anyway: one flush is cheaper.)
+        db.session.flush()
+    # No autoflush: the rows are written at the caller's commit, assignee included.
     with db.session.no_autoflush:
         lock_choice()
-        choice = choose_assignee(Lead.of(enquiry))
+        choice = choose_assignee(lead)
         if choice.user is None:
             _tell_admins_unassigned(enquiry)
         else:
