@@ -78,6 +78,7 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    from crm.assignment.views import bp as assignment_bp
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
     from crm.gdpr.audit_views import bp as audit_admin_bp
@@ -102,6 +103,7 @@ def register_blueprints(app):
     app.register_blueprint(gdpr_admin_bp)
     app.register_blueprint(withdrawal_bp)
     app.register_blueprint(audit_admin_bp)
+    app.register_blueprint(assignment_bp)
 
 
 def register_errorhandlers(app):
@@ -111,6 +113,7 @@ def register_errorhandlers(app):
 
 
 def register_commands(app):
+    from crm.assignment import cli as assignment_cli  # noqa: F401  (adds `rule` and `reassign`)
     from crm.cli import crm_group
 
     app.cli.add_command(crm_group)

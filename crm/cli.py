@@ -27,13 +27,16 @@ def _csv(value):
 @click.option("--sectors", default="", help="Comma-separated; none means all sectors.")
 @click.option("--topics", default="", help="Comma-separated; none means all topics.")
 @click.option("--languages", default="", help="Comma-separated: en,da.")
-def create_user_command(email, name, role, password, title, sectors, topics, languages):
+@click.option("--away-until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="YYYY-MM-DD: no new enquiries until the day after.")
+def create_user_command(email, name, role, password, title, sectors, topics, languages, away_until):
     """Create a staff account."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = create_user(email=email, name=name, role=role, password=password, title=title,
-                           sectors=_csv(sectors), topics=_csv(topics), languages=_csv(languages))
+                           sectors=_csv(sectors), topics=_csv(topics), languages=_csv(languages),
+                           away_until=away_until.date() if away_until else None)
     except AccountInvalid as invalid:
         for field, messages in invalid.fields.items():
             click.echo(f"{field}: {' '.join(messages)}", err=True)

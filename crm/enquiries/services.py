@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 
+from crm.assignment.services import assign_new_enquiry, assign_recorded_enquiry
 from crm.core.db import utcnow
 from crm.enquiries.acknowledgements import acknowledgement_due, greeting_name
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey
@@ -18,7 +19,6 @@ from crm.enquiries.references import new_reference
 from crm.enquiries.validation import validate_enquiry
 from crm.extensions import db
 from crm.notifications.services import queue_email
-from crm.staff.models import User
 from crm.triage.calendar import response_due
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -128,7 +128,6 @@ class RecordedBy:
 def _store(clean, policy, source, ip_address, user_agent, recorded=None):
     now = utcnow()
     # Read everything first: no autoflush mid-way, one flush of all new rows at commit.
-    admins = _staff_to_notify()
     # Locked (PostgreSQL): two submissions from one address take turns, so that the
     # acknowledgement limit holds across processes.
     contact = db.session.scalar(
@@ -158,9 +157,12 @@ def _store(clean, policy, source, ip_address, user_agent, recorded=None):
     ))
     db.session.add(Activity(enquiry=enquiry, kind="created", details={"source": source}, created_at=now,
                             actor_id=recorded.actor.id if recorded else None))
+    _queue_enquiry_emails(enquiry, contact, acknowledge=recorded is None or recorded.acknowledge)
     if recorded:
         _record_by_hand(enquiry, recorded, now)
-    _queue_enquiry_emails(enquiry, contact, admins, acknowledge=recorded is None or recorded.acknowledge)
+    else:
+        # The engine names the assignee (and emails them, or the admins when nobody can take it).
+        assign_new_enquiry(enquiry, now)
     return enquiry
 
 
@@ -168,9 +170,7 @@ def _record_by_hand(enquiry, recorded, now):
     from crm.core.audit import record_audit
 
     if recorded.assignee_id is not None:
-        enquiry.assignee_id = recorded.assignee_id
-        db.session.add(Activity(enquiry=enquiry, kind="assigned", actor_id=recorded.actor.id, created_at=now,
-                                details={"from": None, "to": recorded.assignee_id, "reason": "recorded by hand"}))
+        assign_recorded_enquiry(enquiry, recorded.assignee_id, recorded.actor, now)
     record_audit("enquiry.recorded", actor=recorded.actor, target_type="enquiry", target_id=enquiry.reference)
 
 
@@ -178,14 +178,7 @@ def _acknowledgement_queued(enquiry):
     return any(a.kind == "email_queued" and a.details.get("to") == "prospect" for a in enquiry.activities)
 
 
-def _staff_to_notify():
-    # Until the assignment engine names a manager, the admins hear of every new enquiry.
-    return db.session.scalars(
-        sa.select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
-    ).all()
-
-
-def _queue_enquiry_emails(enquiry, contact, admins, acknowledge=True):
+def _queue_enquiry_emails(enquiry, contact, acknowledge=True):
     base_url = current_app.config["CRM_BASE_URL"]
     if acknowledge and acknowledgement_due(contact, enquiry.created_at):
         with force_locale(enquiry.language):  # the prospect's language, includes too
@@ -201,10 +194,3 @@ def _queue_enquiry_emails(enquiry, contact, admins, acknowledge=True):
             db.session.add(Activity(
                 enquiry=enquiry, kind="email_queued", details={"kind": ack.kind, "to": "prospect"},
             ))
-    for admin in admins:
-        queue_email(
-            "enquiry_new_staff", admin.email, "enquiries/new_for_staff", enquiry=enquiry,
-            user=admin, staff_name=admin.name, reference=enquiry.reference,
-            sector=enquiry.sector, topic=enquiry.topic, country=contact.country,
-            company=contact.company, url=f"{base_url}/staff/enquiries/{enquiry.reference}",
-        )

@@ -27,6 +27,8 @@ class User(UserMixin, db.Model):
     topics: Mapped[list] = mapped_column(sa.JSON, default=list)
     languages: Mapped[list] = mapped_column(sa.JSON, default=list)
     away_until: Mapped[date | None] = mapped_column(sa.Date)
+    # When the engine or a person last gave them an enquiry: the round-robin tie-break.
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     # The last TOTP time step accepted, so that a code cannot be used twice.
     totp_last_counter: Mapped[int | None] = mapped_column(sa.BigInteger)

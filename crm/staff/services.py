@@ -76,16 +76,18 @@ def _check_account_fields(errors, *, email=None, name=None, role, title, sectors
 
 
 def create_user(*, email, name, role, password, title="", sectors=(), topics=(), languages=(),
-                actor=None):
+                away_until=None, actor=None):
     """Create a staff account; raises AccountInvalid with every problem, storing nothing."""
     errors = {}
     clean = _check_account_fields(errors, email=email, name=name, role=role, title=title,
                                   sectors=sectors, topics=topics, languages=languages)
     if problem := password_problem(password):
         errors["password"] = [problem]
+    if away_until is not None and not isinstance(away_until, date):
+        errors["away_until"] = ["Give a date (YYYY-MM-DD)."]
     if errors:
         raise AccountInvalid(errors)
-    user = User(**clean, password_hash=hash_password(password), active=True)
+    user = User(**clean, away_until=away_until, password_hash=hash_password(password), active=True)
     db.session.add(user)
     db.session.flush()
     record_audit("user.created", actor=actor, target_type="user", target_id=user.id)

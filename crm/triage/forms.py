@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from crm.core.params import form_int
 from crm.enquiries.models import PRIORITIES, STATUSES
 from crm.enquiries.options import LANGUAGES, SECTORS, TOPICS, countries, label
 from crm.triage.labels import PRIORITY_LABELS, PROJECT_TYPES, STATUS_LABELS
@@ -38,16 +37,6 @@ def parse_iso_date(text):
     if not 2000 <= day.year <= 2100:
         raise ValueError(text)
     return day
-
-
-class AssignForm(FlaskForm):
-    assignee_id = SelectField("Assign to", coerce=form_int, validate_choice=True)
-
-    def __init__(self, staff, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.assignee_id.choices = [
-            SelectChoice(user.id, f"{user.name} ({user.title or user.role})") for user in staff
-        ]
 
 
 class StatusForm(FlaskForm):

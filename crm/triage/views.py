@@ -1,20 +1,19 @@
 """The staff inbox and the enquiry page (CONTRACT §5)."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
 
-from crm.assignment.services import AssigneeInvalid, assign_enquiry
 from crm.core.db import utcnow
 from crm.core.security import client_address
 from crm.enquiries.models import PRIORITIES, STATUSES
 from crm.enquiries.options import SECTORS, TOPICS, as_options
-from crm.staff.access import admin_required, refuse, staff_required
-from crm.staff.queries import assignable_staff, staff_list, staff_member
+from crm.staff.access import refuse, staff_required
+from crm.staff.queries import assignable_staff, staff_list
 from crm.triage import filters as template_filters
 from crm.triage.calendar import agency_zone, local_today
 from crm.triage.detail import age, follow_up_state, related_enquiries, response_state, row_flags, timeline
 from crm.triage.export import EXPORT_COLUMNS, csv_lines
-from crm.triage.forms import ActionForms, AssignForm
+from crm.triage.forms import ActionForms
 from crm.triage.labels import STATUS_LABELS
 from crm.triage.queries import FiltersInvalid, InboxFilters, enquiry_for, export_rows, inbox_page
 from crm.triage.services import record_access
@@ -66,14 +65,12 @@ def visible_enquiry(reference):
     return enquiry
 
 
-def render_detail(enquiry, assign_form=None, status=200, failed=None):
+def render_detail(enquiry, status=200, failed=None):
     """The enquiry page; `failed` is the action form whose errors are shown (422)."""
-    if current_user.is_admin and assign_form is None:
-        assign_form = AssignForm(assignable_staff(), assignee_id=enquiry.assignee_id)
     names = {user.id: user.name for user in staff_list()}
     today = local_today()
     return render_template(
-        "staff/enquiry.html", enquiry=enquiry, assign_form=assign_form, staff_names=names,
+        "staff/enquiry.html", enquiry=enquiry, staff_names=names,
         forms=ActionForms(enquiry, failed), related=related_enquiries(current_user, enquiry),
         timeline=timeline(enquiry, names), follow_up_state=follow_up_state(enquiry, today),
         response_state=response_state(enquiry, utcnow(), today, agency_zone()),
@@ -87,22 +84,6 @@ def enquiry(reference):
     record_access("enquiry.viewed", current_user, client_address(), enquiry=enquiry)
     return render_detail(enquiry)
 
-
-@bp.post("/enquiries/<reference>/assign")
-@admin_required
-def assign(reference):
-    enquiry = visible_enquiry(reference)
-    form = AssignForm(assignable_staff())
-    if form.validate_on_submit():
-        try:
-            changed = assign_enquiry(enquiry, staff_member(form.assignee_id.data),
-                                     current_user, client_address())
-        except AssigneeInvalid:
-            form.assignee_id.errors = ["Choose an active staff member."]
-        else:
-            flash("Assigned." if changed else "Already assigned to them.", "info")
-            return redirect(url_for("staff.enquiry", reference=enquiry.reference), code=303)
-    return render_detail(enquiry, form, 422)
 
 
 from crm.triage import action_views  # noqa: E402, F401  (registers the actions on `bp`)

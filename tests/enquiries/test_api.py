@@ -44,9 +44,9 @@ def test_valid_enquiry_is_stored_with_its_consent_timeline_and_emails(app, clien
         assert [a.kind for a in enquiry.activities] == ["created", "email_queued"]
         outbox = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert [(m.kind, m.status) for m in outbox] == [("enquiry_received", "pending"),
-                                                        ("enquiry_new_staff", "pending")]
+                                                        ("enquiry_unassigned", "pending")]
         assert reference in outbox[0].subject and outbox[0].recipient == "ada@example.com"
-        assert reference in outbox[1].subject and outbox[1].recipient.startswith("admin")
+        assert "unassigned" in outbox[1].subject and outbox[1].recipient.startswith("admin")
 
 
 def test_references_are_unique_and_not_sequential(client):

@@ -30,19 +30,33 @@ def test_html_in_a_name_is_escaped_in_the_html_email_only(app):
         assert "Dear Ada <b>Bold</b>," in ack.text
 
 
-def test_staff_are_told_without_the_prospects_contact_details(app, make_user):
+def test_the_assignee_is_told_without_the_prospects_contact_details(app, make_user):
     make_user(role="admin", email="boss@investinaalborg.example")
-    inactive = make_user(role="admin", email="former@investinaalborg.example")
-    make_user(role="manager")
+    make_user(role="manager", email="helena@investinaalborg.example")
     with app.app_context():
-        db.session.get(User, inactive).active = False
-        db.session.commit()
         submission = submit_enquiry(valid_payload(), source="form")
-        staff = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "enquiry_new_staff")).all()
-        assert [m.recipient for m in staff] == ["boss@investinaalborg.example"]
+        staff = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind != "enquiry_received")).all()
+        # The engine named the manager: the admins hear nothing of an enquiry that has an owner.
+        assert [(m.kind, m.recipient) for m in staff] == [("enquiry_assigned", "helena@investinaalborg.example")]
         assert submission.reference in staff[0].subject
         assert f"/staff/enquiries/{submission.reference}" in staff[0].text
         assert "ada@example.com" not in staff[0].text and "+45 20" not in staff[0].text
+
+
+def test_when_nobody_can_take_it_each_active_admin_gets_one_unassigned_email(app, make_user):
+    make_user(role="admin", email="boss@investinaalborg.example")
+    inactive = make_user(role="admin", email="former@investinaalborg.example")
+    former_manager = make_user(role="manager")
+    with app.app_context():
+        db.session.get(User, inactive).active = False
+        db.session.get(User, former_manager).active = False
+        db.session.commit()
+        submission = submit_enquiry(valid_payload(), source="form")
+        staff = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind != "enquiry_received")).all()
+        assert [(m.kind, m.recipient) for m in staff] == [("enquiry_unassigned", "boss@investinaalborg.example")]
+        assert submission.reference in staff[0].subject and "unassigned" in staff[0].subject
+        assert "ada@example.com" not in staff[0].text and "+45 20" not in staff[0].text
+        assert db.session.scalar(sa.select(Enquiry.assignee_id)) is None
 
 
 def test_consent_records_the_exact_policy_text_hash_and_the_client(app):

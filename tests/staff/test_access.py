@@ -17,7 +17,8 @@ def build_world(app, make_user, login):
     ids = {"manager": make_user(role="manager"), "other_manager": make_user(role="manager"),
            "admin": make_user(role="admin")}
     refs = {"mine": make_enquiry(app, assignee_id=ids["manager"]), "unassigned": make_enquiry(app),
-            "missing": "AAL-0000-0000", "dead_message": make_dead_message(app)}
+            "missing": "AAL-0000-0000", "dead_message": make_dead_message(app),
+            "rule": make_rule(app, ids["manager"])}
     clients = {}
 
     def client_for(visitor, fresh=True):
@@ -48,6 +49,29 @@ def make_dead_message(app):
         return message.id
 
 
+def make_rule(app, user_id):
+    from crm.assignment.models import AssignmentRule
+
+    with app.app_context():
+        rule = AssignmentRule(user_id=user_id, sectors=["medtech"], priority=100)
+        db.session.add(rule)
+        db.session.commit()
+        return rule.id
+
+
+def rules_state(app):
+    from crm.assignment.models import AssignmentRule
+
+    with app.app_context():
+        return db.session.execute(sa.select(AssignmentRule.id, AssignmentRule.priority, AssignmentRule.active,
+                                            AssignmentRule.sectors).order_by(AssignmentRule.id)).all()
+
+
+def away_dates(app):
+    with app.app_context():
+        return db.session.execute(sa.select(User.id, User.away_until).order_by(User.id)).all()
+
+
 def message_status(app, message_id):
     from crm.notifications.models import OutboxMessage
 
@@ -73,9 +97,13 @@ def user_state(app, user_id):
 
 # (url template, form data builder, expected for each visitor)
 POST_CASES = [
+    # A manager claims or hands over what they can see; another manager's enquiry does not exist.
     ("/staff/enquiries/{unassigned}/assign", lambda ids: {"assignee_id": ids["other_manager"]},
-     (302, 403, 403, 303)),
+     (302, 303, 303, 303)),
     ("/staff/enquiries/{mine}/assign", lambda ids: {"assignee_id": ids["other_manager"]},
+     (302, 303, 404, 303)),
+    ("/staff/enquiries/{mine}/assign", lambda ids: {"assignee_id": "999999"}, (302, 422, 404, 422)),
+    ("/admin/rules/new", lambda ids: {"user_id": ids["manager"], "sectors": "biotech", "priority": "5"},
      (302, 403, 403, 303)),
     # The enquiry page's actions: a manager may act on their own and on unassigned enquiries.
     *[(f"/staff/enquiries/{{{which}}}/{action}", data, expected)
@@ -85,6 +113,12 @@ POST_CASES = [
           ("follow-up", lambda ids: {"due": "2026-12-01"}), ("priority", lambda ids: {"priority": "high"}),
           ("project", lambda ids: {"project_type": "greenfield", "planned_jobs": "12"}),
           ("reply", lambda ids: {"subject": "Your enquiry", "body": "Dear Ada"}))],
+    ("/admin/rules/{rule}", lambda ids: {"user_id": ids["other_manager"], "sectors": "pharma", "priority": "7"},
+     (302, 403, 403, 303)),
+    ("/admin/rules/{rule}/disable", lambda ids: {}, (302, 403, 403, 303)),
+    ("/admin/rules/{rule}/move", lambda ids: {"direction": "down"}, (302, 403, 403, 303)),
+    ("/admin/users/{manager_id}/reassign", lambda ids: {}, (302, 403, 403, 303)),
+    ("/account/away", lambda ids: {"away_until": "2030-01-01"}, (302, 303, 303, 303)),
     ("/admin/users/{manager_id}", lambda ids: {"role": "admin", "title": "Boss"}, (302, 403, 403, 303)),
     ("/admin/users/{manager_id}/deactivate", lambda ids: {}, (302, 403, 403, 303)),
     ("/admin/users/{manager_id}/reactivate", lambda ids: {}, (302, 403, 403, 303)),
@@ -101,12 +135,14 @@ def test_post_access(app, world, template, data, expected, visitor):
     url = fill(template, ids, refs)
     client = client_for(visitor)
     before = (enquiry_state(app, refs["mine"]), enquiry_state(app, refs["unassigned"]),
-              user_state(app, ids["manager"]), count(app, User), message_status(app, refs["dead_message"]))
+              user_state(app, ids["manager"]), count(app, User), message_status(app, refs["dead_message"]),
+              rules_state(app), away_dates(app))
     response = client.post(url, data={**data(ids), "csrf_token": csrf_token(client)})
     status = expected[VISITORS.index(visitor)]
     assert response.status_code == status
     after = (enquiry_state(app, refs["mine"]), enquiry_state(app, refs["unassigned"]),
-             user_state(app, ids["manager"]), count(app, User), message_status(app, refs["dead_message"]))
+             user_state(app, ids["manager"]), count(app, User), message_status(app, refs["dead_message"]),
+             rules_state(app), away_dates(app))
     if status == 303:
         assert after != before or url.endswith("reactivate")
     else:

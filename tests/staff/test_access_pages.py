@@ -76,6 +76,13 @@ GET_CASES = [
     ("/admin/audit", (302, 403, 403, 200)),
     ("/admin/audit?action=login", (302, 403, 403, 200)),
     ("/admin/audit.csv", (302, 403, 403, 200)),
+    ("/admin/rules", (302, 403, 403, 200)),
+    ("/admin/rules/new", (302, 403, 403, 200)),
+    ("/admin/rules/{rule}", (302, 403, 403, 200)),
+    ("/admin/rules/999999", (302, 403, 403, 404)),
+    ("/admin/rules/preview?sector=medtech&topic=talent&country=DK&language=da&email=a%40b.example",
+     (302, 403, 403, 200)),
+    ("/account/away", (302, 200, 200, 200)),
     ("/account/password", (302, 200, 200, 200)),
     ("/account/two-factor", (302, 200, 200, 200)),
 ]

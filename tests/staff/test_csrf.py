@@ -45,6 +45,9 @@ FORMS = [
     ("/admin/users/{manager}/deactivate", lambda w: {}, 303),
     ("/admin/users/{inactive}/reactivate", lambda w: {}, 303),
     ("/staff/enquiries/{reference}/assign", lambda w: {"assignee_id": w["manager"]}, 303),
+    ("/admin/rules/new", lambda w: {"user_id": w["manager"], "sectors": "biotech", "priority": "5"}, 303),
+    ("/admin/users/{manager}/reassign", lambda w: {}, 303),
+    ("/account/away", lambda w: {"away_until": "2030-01-01"}, 303),
 ]
 
 

@@ -52,7 +52,8 @@ def test_an_admin_assigns_and_the_assignee_is_emailed(app, setup):
         enquiry = db.session.scalar(sa.select(Enquiry).where(Enquiry.reference == reference))
         assert enquiry.assignee_id == ids["manager"]
         activity = db.session.scalar(sa.select(Activity).where(Activity.kind == "assigned"))
-        assert (activity.actor_id, activity.details) == (ids["admin"], {"from": None, "to": ids["manager"]})
+        assert (activity.actor_id, activity.details) == (
+            ids["admin"], {"from": None, "to": ids["manager"], "reason": "manual"})
         mail = db.session.scalar(sa.select(OutboxMessage))
         assert mail.recipient == db.session.get(User, ids["manager"]).email
         assert reference in mail.subject and mail.kind == "enquiry_assigned" and mail.status == "pending"

@@ -1,0 +1,224 @@
+"""Who should take an enquiry: continuity, then the first matching rule, then the lightest load.
+
+`choose_assignee` only reads; the services in `crm.assignment.services` apply its choice. Callers
+that act on the choice take `lock_choice()` first, in the same transaction, so that concurrent
+submissions see each other's assignments and the load stays balanced.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from crm.assignment.models import AssignmentRule
+from crm.enquiries.models import CLOSED_STATUSES, STATUSES, Contact, Enquiry
+from crm.extensions import db
+from crm.staff.models import User
+
+# Any constant will do: the one advisory lock that serialises assignment choices on PostgreSQL.
+CHOICE_LOCK_KEY = 0x6372_6D07
+OPEN_STATUSES = tuple(s for s in STATUSES if s not in CLOSED_STATUSES)
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """What the engine looks at: the enquiry's facts and the investor's email."""
+
+    sector: str
+    topic: str
+    country: str
+    language: str = "en"
+    email: str | None = None
+
+    @classmethod
+    def of(cls, enquiry, returning=True):
+        """`returning=False` for a contact seen for the first time: no continuity to look for."""
+        return cls(sector=enquiry.sector, topic=enquiry.topic, country=enquiry.contact.country,
+                   language=enquiry.language, email=enquiry.contact.email if returning else None)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The engine's answer: `user` (None when nobody is eligible) and why, as timeline details."""
+
+    user: User | None
+    reason: dict = field(default_factory=dict)
+
+
+def today_local():
+    """Today in CRM_TIMEZONE: away-until dates are the agency's calendar days."""
+    zone = ZoneInfo(current_app.config.get("CRM_TIMEZONE", "Europe/Copenhagen"))
+    return datetime.now(zone).date()
+
+
+def is_present(user, today):
+    return user.away_until is None or user.away_until < today
+
+
+def can_take_work(user, today):
+    """Active, has set a password (can log in), and not away."""
+    return user.active and user.password_hash is not None and is_present(user, today)
+
+
+# The engine's statements are built once: on the submission path, building a SQLAlchemy
+# statement costs more than running it.
+@cache
+def _statements():
+    today = sa.bindparam("today", type_=sa.Date)
+    # Per manager, the open statuses only: index seeks on (assignee_id, status), so the cost
+    # does not grow with the closed enquiries that pile up over the years.
+    open_count = (sa.select(sa.func.count()).select_from(Enquiry)
+                  .where(Enquiry.assignee_id == User.id, Enquiry.status.in_(OPEN_STATUSES))
+                  .correlate(User).scalar_subquery())
+    return SimpleNamespace(
+        pg_lock=sa.select(sa.func.pg_advisory_xact_lock(CHOICE_LOCK_KEY)),
+        sqlite_lock=sa.update(User).where(sa.false()).values(last_assigned_at=None),
+        continuity=(sa.select(User, Enquiry.reference)
+                    .join(Enquiry, Enquiry.assignee_id == User.id)
+                    .join(Contact, Contact.id == Enquiry.contact_id)
+                    .where(Contact.email == sa.bindparam("email"), Enquiry.status.not_in(CLOSED_STATUSES))
+                    .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())),
+        rules=(sa.select(AssignmentRule).where(AssignmentRule.active.is_(True))
+               .order_by(AssignmentRule.priority, AssignmentRule.id)),
+        # The managers who can take work now, each with their open load, in one query.
+        managers=(sa.select(User, open_count)
+                  .where(User.role == "manager", User.active.is_(True), User.password_hash.is_not(None),
+                         sa.or_(User.away_until.is_(None), User.away_until < today))),
+    )
+
+
+def lock_choice():
+    """Serialise assignment choices until the current transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock, so only the choice waits, not the request.
+    SQLite: a write that matches no row takes the database's single write lock, so the loads
+    read next are the latest and stay so until commit.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_statements().pg_lock)
+    elif connection.dialect.name == "sqlite":
+        connection.execute(_statements().sqlite_lock)
+
+
+def choose_assignee(lead, *, today=None, exclude=()):
+    """The person who should take `lead`, and the reason (see `describe_reason`).
+
+    `exclude`: user ids that must not be chosen (a manager who is leaving).
+    """
+    today = today or today_local()
+    exclude = set(exclude)
+    skipped = []
+    if lead.email:
+        continuing = _continuity(lead.email, today, exclude)
+        if continuing:
+            user, reference = continuing
+            return Choice(user, {"reason": "continuity", "enquiry": reference})
+    for rule in _enabled_rules():
+        if not rule.matches(lead.sector, lead.topic, lead.country):
+            continue
+        user = rule.user
+        if user is not None and user.id not in exclude and can_take_work(user, today):
+            return Choice(user, {"reason": "rule", "rule_id": rule.id, "rule": rule.description,
+                                 **({"skipped": skipped} if skipped else {})})
+        skipped.append(rule.id)
+    choice = _by_load(lead, today, exclude)
+    if skipped:
+        choice.reason["skipped"] = skipped
+    return choice
+
+
+def _continuity(email, today, exclude):
+    rows = db.session.execute(_statements().continuity, {"email": email}).all()
+    for user, reference in rows:
+        if user.id not in exclude and can_take_work(user, today):
+            return user, reference
+    return None
+
+
+def _enabled_rules():
+    return db.session.scalars(_statements().rules).all()
+
+
+def _available_managers(today, exclude):
+    """{manager: open enquiries} of the managers who can take work now."""
+    rows = db.session.execute(_statements().managers, {"today": today}).all()
+    return {user: load for user, load in rows if user.id not in exclude}
+
+
+def open_loads(user_ids):
+    """Open enquiries per user id: one grouped count served by ix_enquiries_assignee_status_created."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Enquiry.assignee_id, sa.func.count())
+        .where(Enquiry.assignee_id.in_(user_ids), Enquiry.status.in_(OPEN_STATUSES))
+        .group_by(Enquiry.assignee_id)
+    ).all()
+    return {user_id: 0 for user_id in user_ids} | dict(rows)
+
+
+def speaks(user, language):
+    return not user.languages or language in user.languages
+
+
+def _by_load(lead, today, exclude):
+    loads = _available_managers(today, exclude)
+    if not loads:
+        return Choice(None, {"reason": "nobody"})
+    covering = [m for m in loads if m.covers(lead.sector)]
+    pool = covering or list(loads)
+    speaking = [m for m in pool if speaks(m, lead.language)]
+    pool = speaking or pool
+    fewest = min(loads[m] for m in pool)
+    lightest = [m for m in pool if loads[m] == fewest]
+    # Among equals, the one who waited longest since their last assignment: a fair round-robin.
+    chosen = min(lightest, key=lambda m: (m.last_assigned_at or _NEVER, m.id))
+    return Choice(chosen, {
+        "reason": "load", "open": fewest, "pool": len(pool), "sector_covered": bool(covering),
+        "language_matched": bool(speaking), "tie_break": len(lightest) > 1,
+    })
+
+
+def describe_reason(details, sector=None, language=None):
+    """The reason of an assignment in words, for the timeline and the preview."""
+    details = details or {}
+    reason = details.get("reason")
+    skipped = details.get("skipped")
+    note = (f" (rule{'s' if len(skipped) > 1 else ''} {', '.join(f'#{i}' for i in skipped)} "
+            "matched but named nobody who could take it)") if skipped else ""
+    if reason == "continuity":
+        return f"continuity: the investor's open enquiry {details.get('enquiry')} is theirs"
+    if reason == "rule":
+        description = details.get("rule") or ""
+        return f"rule #{details.get('rule_id')}" + (f" ({description})" if description else "") + note
+    if reason == "load":
+        who = "managers covering the sector" if details.get("sector_covered") else \
+            "available managers (nobody covers the sector)"
+        if details.get("language_matched"):
+            who += " who speak the enquiry's language"
+        words = (f"lightest load: {details.get('open')} open "
+                 f"{'enquiry' if details.get('open') == 1 else 'enquiries'}, "
+                 f"the fewest among {details.get('pool')} {who}")
+        if details.get("tie_break"):
+            words += "; a tie, settled by who was assigned least recently"
+        return words + note
+    if reason == "nobody":
+        return "no active, present manager could take it" + note
+    if reason == "recorded":
+        return "recorded by hand by a staff member"
+    if reason == "manual":
+        words = "by hand"
+        if details.get("outside_sectors"):
+            words += ", outside their sectors (confirmed)"
+        return words
+    if reason == "reassigned":
+        engine = details.get("engine")
+        return "moved from a leaving manager" + (f"; {describe_reason(engine)}" if engine else "")
+    return ""
+
