@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from crm.assignment.engine import describe_reason
 from crm.enquiries.models import Contact, Enquiry
 from crm.extensions import db
 from crm.notifications.models import OutboxMessage
@@ -24,6 +25,7 @@ FREE_MAIL_DOMAINS = frozenset({
 EMAIL_KINDS = {"enquiry_received": "Acknowledgement emailed to the prospect",
                "enquiry_assigned": "Assignment emailed to the assignee",
                "enquiry_new_staff": "New enquiry emailed to staff",
+               "enquiry_unassigned": "Nobody could take it: the admins were emailed",
                "enquiry_reply": "Reply emailed to the prospect"}
 
 
@@ -95,7 +97,7 @@ def _describe(activity, staff_names, mail):
         return f"Received: {SOURCE_LABELS.get(d.get('source'), d.get('source', ''))}"
     if kind == "assigned":
         text = f"Assigned: {name(d.get('from'))} → {name(d.get('to'))}"
-        return text + (f" ({d['reason']})" if isinstance(d.get("reason"), str) else "")
+        return text + (f". Why: {describe_reason(d)}" if d.get("reason") else "")
     if kind == "status_changed":
         text = f"Status: {status_label(d.get('from'))} → {status_label(d.get('to'))}"
         if d.get("reason"):

@@ -49,7 +49,7 @@ def test_a_manager_claims_an_unassigned_enquiry(app, people):
         audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "enquiry.assigned"))
         assert (audit.actor_id, audit.target_id) == (ids["helena"], reference)
     page = clients["helena"].get(f"/staff/enquiries/{reference}")
-    assert "to Helena Peyron" in page.text and "Why: by hand" in page.text
+    assert "→ Helena Peyron" in page.text and "Why: by hand" in page.text
 
 
 def test_a_manager_hands_their_enquiry_to_a_colleague_then_cannot_touch_it(app, people):
