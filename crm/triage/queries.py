@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.core.db import utcnow
-from crm.enquiries.models import CLOSED_STATUSES, STATUSES, Activity, Contact, Enquiry
+from crm.enquiries.models import CLOSED_STATUSES, STATUSES, Activity, Enquiry
 from crm.enquiries.options import SECTORS, TOPICS
 from crm.extensions import db
+from crm.triage.search import search_clause
 
 PAGE_SIZE = 25
 ASSIGNEE_WORDS = ("me", "unassigned", "all")
@@ -107,21 +108,11 @@ def inbox_page(viewer, filters):
     if filters.overdue:
         query = query.where(Enquiry.next_follow_up_on < utcnow().date(), Enquiry.status.not_in(CLOSED_STATUSES))
     if filters.q:
-        query = query.where(_matches(filters.q))
+        query = query.where(search_clause(filters.q))
     query = (query.order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
              .limit(PAGE_SIZE + 1).offset((filters.page - 1) * PAGE_SIZE))
     rows = db.session.scalars(query).all()
     return InboxPage(enquiries=rows[:PAGE_SIZE], filters=filters, has_next=len(rows) > PAGE_SIZE)
-
-
-def _matches(text):
-    """Reference (exact, any case) or a case-insensitive substring of name, email or company."""
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    contact_ids = sa.select(Contact.id).where(sa.or_(
-        Contact.name.ilike(pattern, escape="\\"), Contact.email.ilike(pattern, escape="\\"),
-        Contact.company.ilike(pattern, escape="\\"),
-    ))
-    return sa.or_(Enquiry.reference == text.upper(), Enquiry.contact_id.in_(contact_ids))
 
 
 def enquiry_for(viewer, reference):

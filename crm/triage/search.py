@@ -1,0 +1,59 @@
+"""The inbox's search box: a substring of a contact's name, email or company, or a reference.
+
+Substrings are found through an index made for them: FTS5 with the trigram tokenizer on SQLite
+(the `contacts_search` table, kept in step with `contacts` by triggers) and `pg_trgm` GIN
+indexes on PostgreSQL (migration 7d3e9a4c1b20). A trigram index needs three characters, so:
+
+- a search needs a run of at least three letters or digits (`Ada`, `@nordic`, `1234`);
+  anything shorter, or only punctuation (`%`, `_`, `a.`), matches no contact: an empty list,
+  never a scan of the whole table;
+- a reference (`AAL-XXXX-XXXX`, any case, the `AAL-` optional) matches exactly through its
+  unique index, whatever its length;
+- at most MAX_CONTACTS matching contacts, the most recent first, are looked at, so that a
+  common surname costs the same as a rare one; narrow the search to see older ones.
+"""
+
+import re
+
+import sqlalchemy as sa
+
+from crm.enquiries.models import Contact, Enquiry
+from crm.extensions import db
+
+MAX_CONTACTS = 1000
+_WORD_RUN = re.compile(r"[^\W_]{3}")
+
+
+def searchable(text):
+    """Whether `text` can use the trigram index (a run of three letters or digits)."""
+    return bool(_WORD_RUN.search(text))
+
+
+def _reference(text):
+    reference = text.strip().upper()
+    return reference if reference.startswith("AAL-") else f"AAL-{reference}"
+
+
+def matching_contacts(text):
+    """SELECT of the ids of at most MAX_CONTACTS contacts whose name, email or company
+    contains `text` (case-insensitive), newest first."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return (sa.select(Contact.id)
+                .where(sa.or_(Contact.name.ilike(pattern, escape="\\"),
+                              Contact.email.ilike(pattern, escape="\\"),
+                              Contact.company.ilike(pattern, escape="\\")))
+                .order_by(Contact.id.desc()).limit(MAX_CONTACTS))
+    phrase = '"' + text.replace('"', '""') + '"'  # one FTS5 phrase: the text as typed, no operators
+    rowid = sa.column("rowid")
+    return (sa.select(rowid).select_from(sa.table("contacts_search"))
+            .where(sa.text("contacts_search MATCH :phrase").bindparams(phrase=phrase))
+            .order_by(rowid.desc()).limit(MAX_CONTACTS))
+
+
+def search_clause(text):
+    """The WHERE clause for enquiries matching `text` (see the module's docstring)."""
+    by_reference = Enquiry.reference == _reference(text)
+    if not searchable(text):
+        return by_reference
+    return sa.or_(by_reference, Enquiry.contact_id.in_(matching_contacts(text).scalar_subquery()))
