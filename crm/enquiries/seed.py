@@ -205,6 +205,10 @@ def _bulk_load(connection, rows):
             connection.exec_driver_sql(definition)
         if sqlite and any(name.startswith("contacts_search") for name, _ in indexes):
             connection.exec_driver_sql("INSERT INTO contacts_search(contacts_search) VALUES ('rebuild')")
+        if indexes:  # fresh statistics, so that the planner knows which index is selective
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+            connection.exec_driver_sql("ANALYZE")
         connection.commit()
         if sqlite:
             for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "cache_size=-65536", "temp_store=DEFAULT"):

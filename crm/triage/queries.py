@@ -82,7 +82,9 @@ def visible_to(viewer):
     """The WHERE clause of the enquiries `viewer` may see."""
     if viewer.is_admin:
         return sa.true()
-    return sa.or_(Enquiry.assignee_id == viewer.id, Enquiry.assignee_id.is_(None))
+    # Theirs or unassigned, written as one comparison: as an OR, SQLite unions two index
+    # searches and sorts a third of the table for every page (seconds at a million rows).
+    return sa.func.coalesce(Enquiry.assignee_id, viewer.id) == viewer.id
 
 
 def inbox_page(viewer, filters):

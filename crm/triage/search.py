@@ -9,6 +9,10 @@ indexes on PostgreSQL (migration 7d3e9a4c1b20). A trigram index needs three char
   never a scan of the whole table;
 - a reference (`AAL-XXXX-XXXX`, any case, the `AAL-` optional) matches exactly through its
   unique index, whatever its length;
+- a complete email address (`ada@nordic.example`) that a contact has is looked up through the
+  unique email index (otherwise it is searched as a substring like any text): a trigram
+  phrase as long as an address costs tens of milliseconds at a million contacts, because its
+  common trigrams (`exa`, `.co`) occur everywhere;
 - at most MAX_CONTACTS matching contacts, the most recent first, are looked at, so that a
   common surname costs the same as a rare one; narrow the search to see older ones.
 """
@@ -22,6 +26,7 @@ from crm.extensions import db
 
 MAX_CONTACTS = 1000
 _WORD_RUN = re.compile(r"[^\W_]{3}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
 
 
 def searchable(text):
@@ -54,6 +59,10 @@ def matching_contacts(text):
 def search_clause(text):
     """The WHERE clause for enquiries matching `text` (see the module's docstring)."""
     by_reference = Enquiry.reference == _reference(text)
+    if _EMAIL.fullmatch(text.strip()):
+        exact = db.session.scalar(sa.select(Contact.id).where(Contact.email == text.strip().lower()))
+        if exact is not None:
+            return Enquiry.contact_id == exact
     if not searchable(text):
         return by_reference
     return sa.or_(by_reference, Enquiry.contact_id.in_(matching_contacts(text).scalar_subquery()))

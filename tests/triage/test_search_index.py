@@ -50,6 +50,8 @@ def test_search_finds_by_name_email_company_and_reference(app, client, make_user
 
     assert listed("virtanen") == {ada}
     assert listed("AURORA-LABS") == {ada}
+    assert listed("Ada.V@Aurora-Labs.example") == {ada}  # a complete address: the unique index
+    assert listed("v@aurora-labs.ex") == {ada}  # not anyone's address: a substring
     assert listed("sensors oy") == {other}
     assert listed("implants") == {ada}  # make_enquiry's company, kept for Ada
     assert listed(ada.lower()) == {ada} and listed(ada[4:]) == {ada}
