@@ -97,6 +97,8 @@ class Enquiry(db.Model):
         sa.Index("ix_enquiries_priority_created", "priority", "created_at"),
         sa.Index("ix_enquiries_last_activity", "last_activity_at"),
         sa.Index("ix_enquiries_response_due_at", "response_due_at"),
+        # The dashboard's outcomes: landed and lost per quarter.
+        sa.Index("ix_enquiries_status_closed", "status", "closed_at"),
     )
 
     @property

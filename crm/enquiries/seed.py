@@ -171,10 +171,10 @@ class _BulkWriter:
 BULK_TABLES = ("contacts", "enquiries", "consents", "activities")
 BULK_INDEXES = {
     "sqlite": "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL "
-              "AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN ({tables})",
+              "AND sql NOT LIKE :unique AND tbl_name IN ({tables})",
     # PostgreSQL's trigram GIN indexes are among these: built once at the end.
     "postgresql": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                  "AND indexdef NOT LIKE 'CREATE UNIQUE%' AND tablename IN ({tables})",
+                  "AND indexdef NOT LIKE :unique AND tablename IN ({tables})",
 }
 
 
@@ -189,7 +189,8 @@ def _bulk_load(connection, rows):
     indexes = []
     if rows >= 50_000:
         tables = ", ".join(f"'{t}'" for t in BULK_TABLES)
-        indexes = connection.exec_driver_sql(BULK_INDEXES[connection.dialect.name].format(tables=tables)).all()
+        indexes = connection.execute(sa.text(BULK_INDEXES[connection.dialect.name].format(tables=tables)),
+                                     {"unique": "CREATE UNIQUE%"}).all()
     connection.commit()  # PRAGMA foreign_keys only changes outside a transaction
     if sqlite:
         for pragma in ("synchronous=OFF", "foreign_keys=OFF", "cache_size=-262144", "temp_store=MEMORY"):
@@ -309,7 +310,10 @@ def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, 
         r = randoms[n]
         # Recent enquiries are mostly new; old ones have mostly moved on.
         status = "new" if age_days < 10 and r < 0.7 else drawn_statuses[n]
-        if status == "new" and age_days > 30 and r > 0.02:
+        if age_days > 180 and status not in CLOSED_STATUSES and r > 0.03:
+            # Half a year on, nearly every enquiry has landed or been lost.
+            status = "won" if offsets[n] % 4 == 0 else "lost"
+        elif status == "new" and age_days > 30 and r > 0.02:
             status = "lost"
         open_ = status not in CLOSED_STATUSES
         assignee = assignees[n] if status != "new" or r < 0.5 else None

@@ -1,4 +1,5 @@
-"""Inbox indexes for a million enquiries: each filter with the default order, and each sort.
+"""Inbox and dashboard indexes for a million enquiries: each filter with the default order,
+each sort, and (status, closed_at) for landed/lost per quarter.
 
 sector and topic get (column, created_at) instead of their one-column indexes, so that a filter
 and the newest-first order come from one index; priority, last activity and the response due
@@ -28,10 +29,12 @@ def upgrade():
         batch_op.create_index('ix_enquiries_priority_created', ['priority', 'created_at'], unique=False)
         batch_op.create_index('ix_enquiries_last_activity', ['last_activity_at'], unique=False)
         batch_op.create_index('ix_enquiries_response_due_at', ['response_due_at'], unique=False)
+        batch_op.create_index('ix_enquiries_status_closed', ['status', 'closed_at'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('enquiries', schema=None) as batch_op:
+        batch_op.drop_index('ix_enquiries_status_closed')
         batch_op.drop_index('ix_enquiries_response_due_at')
         batch_op.drop_index('ix_enquiries_last_activity')
         batch_op.drop_index('ix_enquiries_priority_created')
