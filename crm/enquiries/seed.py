@@ -251,6 +251,7 @@ def seed_demo(count, seed=None):
     save_demo_logins(result.logins)
     managers = list(db.session.scalars(sa.select(User.id).where(User.role == "manager")))
     policy = current_policy()
+    policy = {"version": policy.version, "sha256": policy.sha256}  # plain values: no reload after commit
     taken = set(db.session.scalars(sa.select(Enquiry.reference)))
     run = secrets.token_hex(2)
     now = utcnow().replace(tzinfo=None)
@@ -265,7 +266,8 @@ def seed_demo(count, seed=None):
         contact_id, enquiry_id = writer.next_id("contacts"), writer.next_id("enquiries")
         for offset in range(0, count, BATCH):
             _seed_batch(writer, rng, offsets[offset:offset + BATCH], first, now, managers, policy,
-                        taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset)
+                        taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset,
+                        newest=offsets[-1])  # the newest one is always still new
             connection.commit()
             result.enquiries += min(BATCH, count - offset)
         writer.sync_sequence("contacts")
@@ -302,7 +304,8 @@ ACTIVITIES_FROM_ENQUIRIES = (
 )
 
 
-def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, contact_id, enquiry_id):
+def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, contact_id, enquiry_id,
+                newest):
     """One batch of rows; random columns are drawn for the whole batch at once (cheap)."""
     size = len(offsets)
     time_ = writer.time
@@ -325,7 +328,7 @@ def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, 
         age_days = (now - created).days
         r = randoms[n]
         # Recent enquiries are mostly new; old ones have mostly moved on.
-        status = "new" if age_days < 10 and r < 0.7 else drawn_statuses[n]
+        status = "new" if (age_days < 10 and r < 0.7) or offsets[n] == newest else drawn_statuses[n]
         if age_days > 180 and status not in CLOSED_STATUSES and r > 0.03:
             # Half a year on, nearly every enquiry has landed or been lost.
             status = "won" if offsets[n] % 4 == 0 else "lost"
@@ -378,6 +381,6 @@ def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, 
     # statement each, rather than a million Python tuples.
     bounds = {"first": enquiry_id, "last": enquiry_id + size - 1}
     writer.connection.execute(sa.text(CONSENTS_FROM_ENQUIRIES),
-                              {**bounds, "version": policy.version, "sha256": policy.sha256})
+                              {**bounds, **policy})
     json = "CAST({} AS JSON)" if writer.postgresql else "{}"
     writer.connection.execute(sa.text(ACTIVITIES_FROM_ENQUIRIES.format(details=json.format(ACTIVITY_DETAILS))), bounds)
