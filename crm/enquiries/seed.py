@@ -143,6 +143,8 @@ class _BulkWriter:
         if not rows:
             return
         if self.postgresql:
+            if not self.connection.in_transaction():
+                self.connection.begin()  # else commit() would not know of the COPY below
             cursor = self.connection.connection.driver_connection.cursor()
             escape = self._ESCAPE
             lines = "".join(
