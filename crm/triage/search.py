@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from crm.enquiries.models import Contact, Enquiry
 from crm.extensions import db
 
-MAX_CONTACTS = 1000
+MAX_CONTACTS = 200  # eight pages of 25: enough to pick from, cheap at any size
 _WORD_RUN = re.compile(r"[^\W_]{3}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
 
