@@ -8,7 +8,7 @@ indexes on PostgreSQL (migration 7d3e9a4c1b20). A trigram index needs three char
   anything shorter, or only punctuation (`%`, `_`, `a.`), matches no contact: an empty list,
   never a scan of the whole table;
 - a reference (`AAL-XXXX-XXXX`, any case, the `AAL-` optional) matches exactly through its
-  unique index, whatever its length;
+  unique index, whatever its length; text of that shape is looked up as a reference only;
 - a complete email address (`ada@nordic.example`) that a contact has is looked up through the
   unique email index (otherwise it is searched as a substring like any text): a trigram
   phrase as long as an address costs tens of milliseconds at a million contacts, because its
@@ -25,7 +25,9 @@ from crm.enquiries.models import Contact, Enquiry
 from crm.extensions import db
 
 MAX_CONTACTS = 200  # eight pages of 25: enough to pick from, cheap at any size
+RECENT_WINDOW = 20_000  # PostgreSQL: contacts tested newest-first before the indexes are asked
 _WORD_RUN = re.compile(r"[^\W_]{3}")
+_REFERENCE = re.compile(r"(AAL-)?[0-9A-Z]{4}-[0-9A-Z]{4}", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
 
 
@@ -39,16 +41,37 @@ def _reference(text):
     return reference if reference.startswith("AAL-") else f"AAL-{reference}"
 
 
+def _trgm_match(text):
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return sa.or_(Contact.name.ilike(pattern, escape="\\"), Contact.email.ilike(pattern, escape="\\"),
+                  Contact.company.ilike(pattern, escape="\\"))
+
+
+def _postgresql_matches(text):
+    """Ids of at most MAX_CONTACTS matching contacts, newest first, in two bounded steps.
+
+    PostgreSQL either walks contacts newest-first testing each (cheap for a common word, a full
+    scan for a rare one) or collects every match through the trigram indexes (cheap for a rare
+    word, tens of thousands of rows for a common one). So: first the RECENT_WINDOW newest
+    contacts, newest-first; only if that finds too few, the older ones through the indexes
+    (`id + 0` keeps the planner off the newest-first walk), which is cheap exactly then.
+    """
+    match = _trgm_match(text)
+    newest = db.session.scalar(sa.select(sa.func.max(Contact.id))) or 0
+    floor = newest - RECENT_WINDOW
+    ids = list(db.session.scalars(sa.select(Contact.id).where(Contact.id > floor, match)
+                                  .order_by(Contact.id.desc()).limit(MAX_CONTACTS)))
+    if len(ids) < MAX_CONTACTS:
+        ids += db.session.scalars(sa.select(Contact.id).where(Contact.id <= floor, match)
+                                  .order_by((Contact.id + 0).desc()).limit(MAX_CONTACTS - len(ids)))
+    return ids
+
+
 def matching_contacts(text):
     """SELECT of the ids of at most MAX_CONTACTS contacts whose name, email or company
     contains `text` (case-insensitive), newest first."""
     if db.session.get_bind().dialect.name == "postgresql":
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return (sa.select(Contact.id)
-                .where(sa.or_(Contact.name.ilike(pattern, escape="\\"),
-                              Contact.email.ilike(pattern, escape="\\"),
-                              Contact.company.ilike(pattern, escape="\\")))
-                .order_by(Contact.id.desc()).limit(MAX_CONTACTS))
+        return sa.select(Contact.id).where(Contact.id.in_(_postgresql_matches(text) or [0]))
     phrase = '"' + text.replace('"', '""') + '"'  # one FTS5 phrase: the text as typed, no operators
     rowid = sa.column("rowid")
     return (sa.select(rowid).select_from(sa.table("contacts_search"))
@@ -59,6 +82,8 @@ def matching_contacts(text):
 def search_clause(text):
     """The WHERE clause for enquiries matching `text` (see the module's docstring)."""
     by_reference = Enquiry.reference == _reference(text)
+    if _REFERENCE.fullmatch(text.strip()):
+        return by_reference  # a reference's shape: no name, email or company looks like it
     if _EMAIL.fullmatch(text.strip()):
         exact = db.session.scalar(sa.select(Contact.id).where(Contact.email == text.strip().lower()))
         if exact is not None:
