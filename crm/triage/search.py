@@ -25,7 +25,7 @@ from crm.enquiries.models import Contact, Enquiry
 from crm.extensions import db
 
 MAX_CONTACTS = 200  # eight pages of 25: enough to pick from, cheap at any size
-RECENT_WINDOW = 20_000  # PostgreSQL: contacts tested newest-first before the indexes are asked
+SAMPLE, SAMPLE_HITS = 2000, 30  # PostgreSQL: how common a word is, from the newest contacts
 _WORD_RUN = re.compile(r"[^\W_]{3}")
 _REFERENCE = re.compile(r"(AAL-)?[0-9A-Z]{4}-[0-9A-Z]{4}", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
@@ -48,23 +48,21 @@ def _trgm_match(text):
 
 
 def _postgresql_matches(text):
-    """Ids of at most MAX_CONTACTS matching contacts, newest first, in two bounded steps.
+    """Ids of at most MAX_CONTACTS matching contacts, newest first, at a bounded cost.
 
-    PostgreSQL either walks contacts newest-first testing each (cheap for a common word, a full
-    scan for a rare one) or collects every match through the trigram indexes (cheap for a rare
-    word, tens of thousands of rows for a common one). So: first the RECENT_WINDOW newest
-    contacts, newest-first; only if that finds too few, the older ones through the indexes
-    (`id + 0` keeps the planner off the newest-first walk), which is cheap exactly then.
+    PostgreSQL can walk contacts newest-first testing each (cheap for a common word, a walk of
+    the whole table for a rare one) or collect every match through the trigram indexes (cheap
+    for a rare word, tens of thousands of rows for a common one). A sample of the SAMPLE newest
+    contacts tells which: SAMPLE_HITS matches or more and the walk finds MAX_CONTACTS within
+    about MAX_CONTACTS * SAMPLE / SAMPLE_HITS rows; fewer, and the indexes hold few matches
+    (`id + 0` keeps the planner off the walk).
     """
     match = _trgm_match(text)
     newest = db.session.scalar(sa.select(sa.func.max(Contact.id))) or 0
-    floor = newest - RECENT_WINDOW
-    ids = list(db.session.scalars(sa.select(Contact.id).where(Contact.id > floor, match)
-                                  .order_by(Contact.id.desc()).limit(MAX_CONTACTS)))
-    if len(ids) < MAX_CONTACTS:
-        ids += db.session.scalars(sa.select(Contact.id).where(Contact.id <= floor, match)
-                                  .order_by((Contact.id + 0).desc()).limit(MAX_CONTACTS - len(ids)))
-    return ids
+    sample = sa.select(Contact.id).where(Contact.id > newest - SAMPLE, match).limit(SAMPLE_HITS).subquery()
+    common = db.session.scalar(sa.select(sa.func.count()).select_from(sample)) >= SAMPLE_HITS
+    order = Contact.id.desc() if common else (Contact.id + 0).desc()
+    return list(db.session.scalars(sa.select(Contact.id).where(match).order_by(order).limit(MAX_CONTACTS)))
 
 
 def matching_contacts(text):
@@ -90,4 +88,10 @@ def search_clause(text):
             return Enquiry.contact_id == exact
     if not searchable(text):
         return by_reference
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The ids themselves, not a subquery: told of at most MAX_CONTACTS contacts, PostgreSQL
+        # reads their enquiries through the contact_id index instead of walking every enquiry
+        # newest-first in the hope of a match (a full walk when there is none).
+        ids = _postgresql_matches(text)
+        return sa.or_(by_reference, Enquiry.contact_id.in_(ids)) if ids else by_reference
     return sa.or_(by_reference, Enquiry.contact_id.in_(matching_contacts(text).scalar_subquery()))
