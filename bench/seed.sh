@@ -18,4 +18,4 @@ else
 fi
 .venv/bin/flask db upgrade >/dev/null 2>&1
 echo "== seed-demo --enquiries $count on $kind"
-/usr/bin/time -f "wall %e s, max RSS %M KiB" .venv/bin/flask crm seed-demo --enquiries "$count" 2>&1 | grep -E "Seeded|wall"
+/usr/bin/time -f "wall %e s, CPU %U s user + %S s system, max RSS %M KiB" .venv/bin/flask crm seed-demo --enquiries "$count" 2>&1 | grep -E "Seeded|wall|Error"

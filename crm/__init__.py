@@ -78,6 +78,7 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    import crm.dashboard.views  # noqa: F401 (adds the dashboard and reports to staff_bp)
     from crm.assignment.views import bp as assignment_bp
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp

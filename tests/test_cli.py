@@ -84,6 +84,18 @@ def test_seed_demo_creates_staff_and_realistic_enquiries(app, runner):
         assert count(app, OutboxMessage) == 0  # history is not mailed to anyone
 
 
+def test_seed_demo_commits_every_batch_and_fills_the_search_index(app, runner, monkeypatch):
+    monkeypatch.setattr("crm.enquiries.seed.BATCH", 40)
+    assert runner.invoke(args=["crm", "seed-demo", "--enquiries", "100"]).exit_code == 0
+    assert count(app, Enquiry) == count(app, Contact) == count(app, Consent) == count(app, Activity) == 100
+    from crm.triage.search import matching_contacts
+
+    with app.app_context():
+        name = db.session.scalar(sa.select(Contact.name).order_by(Contact.id.desc()))
+        assert len(db.session.scalars(matching_contacts(name)).all()) >= 1
+        assert db.session.scalar(sa.select(sa.func.max(Enquiry.id))) == 100
+
+
 def test_seed_demo_if_empty_leaves_a_filled_database_alone(app, runner):
     runner.invoke(args=["crm", "seed-demo", "--enquiries", "10"])
     result = runner.invoke(args=["crm", "seed-demo", "--enquiries", "10", "--if-empty"])

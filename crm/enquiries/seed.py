@@ -3,26 +3,27 @@
 Every prospect and company here is fictional; addresses use reserved `.example` domains.
 """
 
-import json
+import functools
 import random
 import secrets
 import time
+import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 
-from crm.core.db import UTCDateTime, utcnow
-from crm.enquiries.models import Activity, Consent, Contact, Enquiry
+from crm.core.db import utcnow
+from crm.enquiries.models import CLOSED_STATUSES, Enquiry
 from crm.enquiries.options import SECTORS, TOPICS
 from crm.enquiries.policy import current_policy
-from crm.enquiries.references import new_reference
+from crm.enquiries.references import ALPHABET
 from crm.extensions import db
 from crm.staff.models import User
 from crm.staff.passwords import hash_password
-from crm.triage.calendar import response_due
 
 STAFF = [
     # email, name, title, role, sectors, languages
@@ -60,11 +61,16 @@ MESSAGES = [
     "Please send information about office and lab space near the new university hospital.",
     "We would like to discuss a pilot of our health IT platform with the region.",
 ]
-STATUS_WEIGHTS = {"new": 8, "contacted": 14, "qualified": 10, "meeting": 8, "proposal": 5,
-                  "won": 6, "lost": 12, "spam": 2}
+STATUS_WEIGHTS = {"new": 6, "contacted": 14, "qualified": 10, "meeting": 8, "proposal": 5,
+                  "won": 7, "lost": 14, "spam": 2}
 LOST_REASONS = ["Chose another location", "Project cancelled", "No budget this year",
-                "Not a life-science project"]
-BATCH = 10000
+                "Not a life-science project", "Went with a competitor region"]
+PROJECT_TYPES = ["greenfield", "expansion", "r_and_d", "partnership", "other"]
+# Statuses that carry the project's planned facts; won ones realise some of them.
+PROJECT_STATUSES = frozenset({"qualified", "meeting", "proposal", "won"})
+YEARS = 5
+BATCH = 50000
+FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass
@@ -118,139 +124,265 @@ def read_demo_logins():
     return [(email, password, role) for role, email, password in rows]
 
 
-def _sqlite_converter(column_type):
-    """How SQLAlchemy would store a value of this type on SQLite: naive UTC text with
-    microseconds for times, ISO dates, JSON text; None when the driver takes it as it is."""
-    if isinstance(column_type, UTCDateTime):
-        return lambda v: v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if isinstance(column_type, sa.Date):
-        return date.isoformat
-    if isinstance(column_type, sa.JSON):
-        return json.dumps
-    return None
+class _BulkWriter:
+    """Writes already-shaped tuples straight through the driver: COPY on PostgreSQL,
+    executemany on SQLite. Several times faster than SQLAlchemy's per-value type processing;
+    only for trusted rows such as demo data. Times are given as naive UTC datetimes."""
+
+    _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.postgresql = connection.dialect.name == "postgresql"
+        self.zone = "+00" if self.postgresql else ""
+
+    def time(self, value):
+        return None if value is None else value.isoformat(" ", "microseconds") + self.zone
+
+    def write(self, table, columns, rows):
+        if not rows:
+            return
+        if self.postgresql:
+            if not self.connection.in_transaction():
+                self.connection.begin()  # else commit() would not know of the COPY below
+            cursor = self.connection.connection.driver_connection.cursor()
+            escape = self._ESCAPE
+            lines = "".join(
+                "\t".join("\\N" if v is None else v.translate(escape) if isinstance(v, str) else str(v)
+                          for v in row) + "\n"
+                for row in rows)
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                copy.write(lines)
+            return
+        placeholders = ", ".join("?" for _ in columns)
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608 (our names)
+            rows,
+        )
+
+    def next_id(self, table):
+        return self.connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").scalar()  # noqa: S608
+
+    def sync_sequence(self, table):
+        """Rows went in with explicit ids: move PostgreSQL's sequence past them."""
+        if self.postgresql:
+            self.connection.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
 
 
-def bulk_insert(table, rows):
-    """Insert many rows of one shape straight through the driver: COPY on PostgreSQL, executemany
-    on SQLite. Several times faster than going through SQLAlchemy's per-value type processing;
-    only for trusted, already-shaped rows such as demo data."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in row.values()])
-        return
-    converters = [(column, _sqlite_converter(table.c[column].type)) for column in columns]
-    converted = [
-        tuple(convert(row[column]) if convert and row[column] is not None else row[column]
-              for column, convert in converters)
-        for row in rows
-    ]
-    placeholders = ", ".join("?" for _ in columns)
-    connection.exec_driver_sql(
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608 (our names)
-        converted,
-    )
+BULK_TABLES = ("contacts", "enquiries", "consents", "activities")
+BULK_INDEXES = {
+    "sqlite": "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL "
+              "AND sql NOT LIKE :unique AND tbl_name IN ({tables})",
+    # PostgreSQL's trigram GIN indexes are among these: built once at the end.
+    "postgresql": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                  "AND indexdef NOT LIKE :unique AND tablename IN ({tables})",
+}
 
 
-def _insert_and_read_ids(model, rows, key):
-    """bulk_insert `rows`, then map each row's unique `key` to its new id."""
-    before = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(model.id), 0)))
-    bulk_insert(model.__table__, rows)
-    return dict(db.session.execute(sa.select(getattr(model, key), model.id).where(model.id > before)).all())
+@contextmanager
+def _bulk_load(connection, rows):
+    """Load settings for a large seed: the non-unique indexes (and on SQLite the triggers that
+    fill the FTS5 search table) are dropped and built again at the end (one sort, one FTS
+    'rebuild', instead of a million random inserts), and on SQLite there is no fsync
+    and no foreign-key lookup while the rows go in (they are consistent by construction). The
+    indexes and the connection's usual settings come back even if the load fails."""
+    sqlite = connection.dialect.name == "sqlite"
+    indexes = []
+    if rows >= 50_000:
+        tables = ", ".join(f"'{t}'" for t in BULK_TABLES)
+        indexes = connection.execute(sa.text(BULK_INDEXES[connection.dialect.name].format(tables=tables)),
+                                     {"unique": "CREATE UNIQUE%"}).all()
+    connection.commit()  # PRAGMA foreign_keys only changes outside a transaction
+    if sqlite:
+        for pragma in ("synchronous=OFF", "foreign_keys=OFF", "cache_size=-262144", "temp_store=MEMORY"):
+            connection.exec_driver_sql(f"PRAGMA {pragma}")
+    for name, definition in indexes:
+        kind = "TRIGGER" if definition.upper().startswith("CREATE TRIGGER") else "INDEX"
+        connection.exec_driver_sql(f'DROP {kind} "{name}"')
+    try:
+        yield
+    finally:
+        connection.rollback()
+        for _, definition in indexes:
+            connection.exec_driver_sql(definition)
+        if sqlite and any(name.startswith("contacts_search") for name, _ in indexes):
+            connection.exec_driver_sql("INSERT INTO contacts_search(contacts_search) VALUES ('rebuild')")
+        if indexes:  # fresh statistics, so that the planner knows which index is selective
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+            connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+        if sqlite:
+            for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "cache_size=-65536", "temp_store=DEFAULT"):
+                connection.exec_driver_sql(f"PRAGMA {pragma}")
 
 
-def _company(rng):
-    first, second, form = COMPANY_PARTS
-    return f"{rng.choice(first)} {rng.choice(second)} {rng.choice(form)}"
+@functools.cache
+def _ascii(text):
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().replace("'", "") or "x"
+
+
+# Ten bits of a reference at a time: two base32 characters per lookup.
+_PAIRS = [a + b for a in ALPHABET for b in ALPHABET]
+
+
+def _reference(bits):
+    return (f"AAL-{_PAIRS[bits >> 30]}{_PAIRS[(bits >> 20) & 1023]}-"
+            f"{_PAIRS[(bits >> 10) & 1023]}{_PAIRS[bits & 1023]}")
+
+
+def _response_due(created):
+    """Two working days (Mon–Fri) after receipt; the demo ignores public holidays. A weekend
+    enquiry is due at the end of Tuesday."""
+    weekday = created.weekday()
+    if weekday >= 5:
+        monday = (created + timedelta(days=7 - weekday)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return monday + timedelta(days=2)
+    return created + timedelta(days=2 if weekday <= 2 else 4)
 
 
 def seed_demo(count, seed=None):
-    """Demo staff plus `count` enquiries with contacts, consents and timelines, spread over two
-    years. Rows go in BATCH at a time through bulk_insert; nothing is queued for email."""
+    """Demo staff plus `count` enquiries with contacts, consents and one timeline entry each,
+    spread over five years: statuses, managers, follow-ups, first responses (mostly on time),
+    response targets, priorities, lost reasons and project facts. Rows go in BATCH at a time
+    through _BulkWriter with explicit ids; nothing is queued for email."""
     started = time.perf_counter()
     rng = random.Random(seed)  # noqa: S311 (demo data, not security)
     result = SeedResult(logins=seed_staff())
     save_demo_logins(result.logins)
-    managers = db.session.scalars(sa.select(User).where(User.role == "manager")).all()
+    managers = list(db.session.scalars(sa.select(User.id).where(User.role == "manager")))
     policy = current_policy()
+    policy = {"version": policy.version, "sha256": policy.sha256}  # plain values: no reload after commit
     taken = set(db.session.scalars(sa.select(Enquiry.reference)))
-    run = secrets.token_hex(3)
-    now = utcnow()
-    statuses, weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
-    for offset in range(0, count, BATCH):
-        size = min(BATCH, count - offset)
-        contacts, enquiries = [], []
-        for i in range(offset, offset + size):
-            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            created = now - timedelta(seconds=rng.randint(0, 730 * 86400))
-            contacts.append({
-                "email": f"prospect.{run}.{i}@{rng.choice(['example.com', 'example.org', 'example.net'])}",
-                "name": f"{first} {last}", "company": _company(rng),
-                "phone": f"+45 {rng.randint(20, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} "
-                         f"{rng.randint(10, 99)}" if rng.random() < 0.6 else "",
-                "country": rng.choice(COUNTRIES), "created_at": created, "updated_at": created,
-            })
-            reference = new_reference()
-            while reference in taken:
-                reference = new_reference()
-            taken.add(reference)
-            age_days = (now - created).days
-            # Old enquiries have mostly moved on; recent ones are mostly new.
-            status = "new" if age_days < 7 and rng.random() < 0.7 else rng.choices(statuses, weights)[0]
-            open_ = status not in ("won", "lost", "spam")
-            assignee = rng.choice(managers).id if managers and (status != "new" or rng.random() < 0.5) else None
-            enquiries.append({
-                "reference": reference, "sector": rng.choice(list(SECTORS)),
-                "topic": rng.choice(list(TOPICS)), "message": rng.choice(MESSAGES),
-                "language": "da" if contacts[-1]["country"] == "DK" and rng.random() < 0.5 else "en",
-                "source": rng.choice(["form", "form", "form", "api", "manual"]),
-                "status": status, "lost_reason": rng.choice(LOST_REASONS) if status == "lost" else None,
-                "assignee_id": assignee, "created_at": created, "updated_at": created,
-                "last_activity_at": created + timedelta(days=min(age_days, rng.randint(0, 60))),
-                "closed_at": created + timedelta(days=min(age_days, rng.randint(5, 120))) if not open_ else None,
-                "first_response_at": created + timedelta(hours=rng.randint(1, 96)) if status != "new" else None,
-                "response_due_at": response_due(created),
-                "next_follow_up_on": (now + timedelta(days=rng.randint(-20, 40))).date()
-                if open_ and assignee and rng.random() < 0.6 else None,
-                "planned_jobs": rng.randint(5, 200) if status in ("proposal", "won") else None,
-                "planned_capex_eur": rng.randint(1, 50) * 1_000_000 if status in ("proposal", "won") else None,
-            })
-        # The new ids are read back by their unique keys from the rows past the previous maximum
-        # id (a range scan, not a 10,000-item IN list); rows others add meanwhile are ignored.
-        contact_ids = _insert_and_read_ids(Contact, contacts, "email")
-        for row, contact in zip(enquiries, contacts, strict=True):
-            row["contact_id"] = contact_ids[contact["email"]]
-        enquiry_ids = _insert_and_read_ids(Enquiry, enquiries, "reference")
-        consents, activities = [], []
-        for row in enquiries:
-            enquiry_id = enquiry_ids[row["reference"]]
-            method = row["source"] if row["source"] != "manual" else "manual"
-            consents.append({
-                "contact_id": row["contact_id"], "enquiry_id": enquiry_id,
-                "policy_version": policy.version, "policy_sha256": policy.sha256, "method": method,
-                "lawful_basis": "consent", "purpose": "enquiry_handling",
-                "evidence": "Consent given by phone, noted by the manager" if method == "manual" else None,
-                "given_at": row["created_at"],
-                "ip_address": None if method == "manual" else f"192.0.2.{rng.randint(1, 254)}",
-                "user_agent": None if method == "manual" else "Mozilla/5.0 (demo data)",
-            })
-            activities.append({"enquiry_id": enquiry_id, "kind": "created", "actor_id": None,
-                               "details": {"source": row["source"]},
-                               "created_at": row["created_at"]})
-            if row["status"] != "new":
-                activities.append({
-                    "enquiry_id": enquiry_id, "kind": "status_changed", "actor_id": row["assignee_id"],
-                    "details": {"from": "new", "to": row["status"]}, "created_at": row["last_activity_at"],
-                })
-        bulk_insert(Consent.__table__, consents)
-        bulk_insert(Activity.__table__, activities)
-        db.session.commit()
-        result.enquiries += size
+    run = secrets.token_hex(2)
+    now = utcnow().replace(tzinfo=None)
+    span = YEARS * 365 * 86400
+    # Sorted, so that ids grow with time as they do in real life.
+    offsets = sorted(rng.randrange(span) for _ in range(count))
+    first = now - timedelta(seconds=span)
+    db.session.commit()
+    # A connection of its own: the batches commit one by one, outside the session's transaction.
+    with db.engine.connect() as connection, _bulk_load(connection, count):
+        writer = _BulkWriter(connection)
+        contact_id, enquiry_id = writer.next_id("contacts"), writer.next_id("enquiries")
+        for offset in range(0, count, BATCH):
+            _seed_batch(writer, rng, offsets[offset:offset + BATCH], first, now, managers, policy,
+                        taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset,
+                        newest=offsets[-1])  # the newest one is always still new
+            connection.commit()
+            result.enquiries += min(BATCH, count - offset)
+        writer.sync_sequence("contacts")
+        writer.sync_sequence("enquiries")
     result.seconds = time.perf_counter() - started
     current_app.logger.info("seeded %s enquiries in %.1f s", result.enquiries, result.seconds)
     return result
+
+
+CONTACT_COLUMNS = ("id", "email", "name", "company", "phone", "country", "created_at", "updated_at")
+ENQUIRY_COLUMNS = ("id", "reference", "contact_id", "sector", "topic", "message", "language", "source",
+                   "status", "lost_reason", "assignee_id", "next_follow_up_on", "first_response_at",
+                   "response_due_at", "priority", "created_at", "updated_at", "last_activity_at",
+                   "closed_at", "project_type", "planned_jobs", "realised_jobs", "planned_capex_eur",
+                   "realised_capex_eur")
+CONSENTS_FROM_ENQUIRIES = (
+    "INSERT INTO consents (contact_id, enquiry_id, purpose, lawful_basis, policy_version, policy_sha256, "
+    "method, evidence, given_at, ip_address, user_agent) "
+    "SELECT contact_id, id, 'enquiry_handling', 'consent', :version, :sha256, source, "
+    "CASE WHEN source = 'manual' THEN 'Consent given by phone, noted by the manager' END, created_at, "
+    "CASE WHEN source <> 'manual' THEN '192.0.2.' || (id % 254 + 1) END, "
+    "CASE WHEN source <> 'manual' THEN 'Mozilla/5.0 (demo data)' END "
+    "FROM enquiries WHERE id BETWEEN :first AND :last"
+)
+# One timeline entry each keeps the seed fast: the creation, or the latest status change.
+ACTIVITY_DETAILS = ("CASE WHEN status = 'new' THEN '{\"source\": \"' || source || '\"}' "
+                    "ELSE '{\"from\": \"new\", \"to\": \"' || status || '\"}' END")
+ACTIVITIES_FROM_ENQUIRIES = (
+    "INSERT INTO activities (enquiry_id, actor_id, kind, details, created_at) "
+    "SELECT id, CASE WHEN status <> 'new' THEN assignee_id END, "
+    "CASE WHEN status = 'new' THEN 'created' ELSE 'status_changed' END, {details}, "
+    "CASE WHEN status = 'new' THEN created_at ELSE last_activity_at END "
+    "FROM enquiries WHERE id BETWEEN :first AND :last"
+)
+
+
+def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, contact_id, enquiry_id,
+                newest):
+    """One batch of rows; random columns are drawn for the whole batch at once (cheap)."""
+    size = len(offsets)
+    time_ = writer.time
+    statuses, weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
+    drawn_statuses = rng.choices(statuses, weights, k=size)
+    firsts, lasts = rng.choices(FIRST_NAMES, k=size), rng.choices(LAST_NAMES, k=size)
+    parts = [rng.choices(part, k=size) for part in COMPANY_PARTS]
+    countries = rng.choices(COUNTRIES, k=size)
+    sectors, topics = rng.choices(list(SECTORS), k=size), rng.choices(list(TOPICS), k=size)
+    sources = rng.choices(["form", "form", "form", "api", "manual"], k=size)
+    priorities = rng.choices(["high", "normal", "low"], [15, 70, 15], k=size)
+    messages = rng.choices(MESSAGES, k=size)
+    domains = rng.choices(["example.com", "example.org", "example.net"], k=size)
+    assignees = rng.choices(managers, k=size) if managers else [None] * size
+    randoms = [rng.random() for _ in range(size)]
+    today = now.date()
+    contacts, enquiries = [], []
+    for n in range(size):
+        created = first + timedelta(seconds=offsets[n])
+        age_days = (now - created).days
+        r = randoms[n]
+        # Recent enquiries are mostly new; old ones have mostly moved on.
+        status = "new" if (age_days < 10 and r < 0.7) or offsets[n] == newest else drawn_statuses[n]
+        if age_days > 180 and status not in CLOSED_STATUSES and r > 0.03:
+            # Half a year on, nearly every enquiry has landed or been lost.
+            status = "won" if offsets[n] % 4 == 0 else "lost"
+        elif status == "new" and age_days > 30 and r > 0.02:
+            status = "lost"
+        open_ = status not in CLOSED_STATUSES
+        assignee = assignees[n] if status != "new" or r < 0.5 else None
+        due = _response_due(created)
+        if status == "new" or (status == "spam" and r < 0.8):
+            responded = None
+        elif r < 0.85:  # most are answered on time, some late
+            responded = created + (due - created) * rng.uniform(0.05, 0.95)
+        else:
+            responded = due + timedelta(hours=rng.randint(1, 120))
+        if responded is not None and responded > now:
+            responded = None
+        q = rng.random()  # a second draw, for the spread of later dates
+        activity_at = min(now, created + timedelta(seconds=q * 60 * 86400))
+        closed = None if open_ else min(now, created + timedelta(seconds=(5 + q * 115) * 86400))
+        project = status in PROJECT_STATUSES and r < 0.9
+        planned_jobs = rng.randint(5, 200) if project else None
+        planned_capex = rng.randint(1, 50) * 1_000_000 if project else None
+        realised = status == "won" and r < 0.6
+        bits = rng.getrandbits(40)
+        reference = _reference(bits)
+        while reference in taken:
+            reference = _reference(rng.getrandbits(40))
+        taken.add(reference)
+        first_name, last_name = firsts[n], lasts[n]
+        created_s, activity_s = time_(created), time_(activity_at)
+        cid, eid = contact_id + n, enquiry_id + n
+        contacts.append((
+            cid, f"{_ascii(first_name)}.{_ascii(last_name)}.{tag}.{n}@{domains[n]}",
+            f"{first_name} {last_name}", f"{parts[0][n]} {parts[1][n]} {parts[2][n]}",
+            f"+45 {20 + n % 80} {10 + bits % 90} {10 + (bits >> 8) % 90} {10 + (bits >> 16) % 90}" if r < 0.6 else "",
+            countries[n], created_s, created_s))
+        enquiries.append((
+            eid, reference, cid, sectors[n], topics[n], messages[n],
+            "da" if countries[n] == "DK" and r < 0.5 else "en", sources[n], status,
+            rng.choice(LOST_REASONS) if status == "lost" else None, assignee,
+            (today + timedelta(days=int(q * 61) - 20)).isoformat()
+            if open_ and assignee and r < 0.6 else None,
+            time_(responded), time_(due), priorities[n], created_s, activity_s, activity_s,
+            time_(closed), rng.choice(PROJECT_TYPES) if project else None,
+            planned_jobs, int(planned_jobs * rng.uniform(0.3, 1.1)) if realised else None,
+            planned_capex, int(planned_capex * rng.uniform(0.3, 1.1)) if realised else None))
+    writer.write("contacts", CONTACT_COLUMNS, contacts)
+    writer.write("enquiries", ENQUIRY_COLUMNS, enquiries)
+    # Consents and the timeline follow from the enquiries: built by the database, in one
+    # statement each, rather than a million Python tuples.
+    bounds = {"first": enquiry_id, "last": enquiry_id + size - 1}
+    writer.connection.execute(sa.text(CONSENTS_FROM_ENQUIRIES),
+                              {**bounds, **policy})
+    json = "CAST({} AS JSON)" if writer.postgresql else "{}"
+    writer.connection.execute(sa.text(ACTIVITIES_FROM_ENQUIRIES.format(details=json.format(ACTIVITY_DETAILS))), bounds)

@@ -85,6 +85,10 @@ GET_CASES = [
     ("/account/away", (302, 200, 200, 200)),
     ("/account/password", (302, 200, 200, 200)),
     ("/account/two-factor", (302, 200, 200, 200)),
+    ("/staff/dashboard", (302, 200, 200, 200)),
+    ("/staff/dashboard?manager={manager_id}", (302, 400, 400, 200)),
+    ("/staff/reports/pipeline", (302, 200, 200, 200)),
+    ("/staff/reports/pipeline.csv", (302, 200, 200, 200)),
 ]
 
 

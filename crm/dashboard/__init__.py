@@ -1,0 +1,1 @@
+"""The dashboard and the board's pipeline report (CONTRACT §5)."""
