@@ -4,6 +4,7 @@ import json
 
 import sqlalchemy as sa
 
+from crm.assignment.models import AssignmentRule
 from crm.core.models import Activity, AuditLog, Consent, Contact, Enquiry, OutboxMessage, User
 from crm.extensions import db
 from tests.helpers import count, valid_payload
@@ -82,6 +83,9 @@ def test_seed_demo_creates_staff_and_realistic_enquiries(app, runner):
                                                       sa.func.max(Enquiry.created_at))).one()
         assert (newest - oldest).days > 365
         assert count(app, OutboxMessage) == 0  # history is not mailed to anyone
+        # Helena leads medtech: the demo's one assignment rule names her.
+        rule = db.session.scalar(sa.select(AssignmentRule))
+        assert (rule.sectors, rule.user_id, rule.active) == (["medtech"], helena.id, True)
 
 
 def test_seed_demo_commits_every_batch_and_fills_the_search_index(app, runner, monkeypatch):

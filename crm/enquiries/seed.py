@@ -25,6 +25,7 @@ from crm.extensions import db
 from crm.staff.models import User
 from crm.staff.passwords import hash_password
 
+DEMO_RULE_OWNER = "helena.peyron@investinaalborg.example"
 STAFF = [
     # email, name, title, role, sectors, languages
     ("admin@investinaalborg.example", "Mette Kjær", "Head of Investment Promotion", "admin", [], ["en", "da"]),
@@ -91,8 +92,21 @@ def seed_staff():
         db.session.add(User(email=email, name=name, title=title, role=role, sectors=sectors,
                             languages=languages, password_hash=hash_password(password)))
         logins.append((email, password, role))
+    db.session.flush()
+    _seed_medtech_rule()
     db.session.commit()
     return logins
+
+
+def _seed_medtech_rule():
+    """Helena Peyron leads medtech: the demo shows a rule before the load balancing."""
+    from crm.assignment.models import AssignmentRule
+
+    helena = db.session.scalar(sa.select(User).where(User.email == DEMO_RULE_OWNER))
+    if helena is None or db.session.scalar(sa.select(AssignmentRule.id).limit(1)) is not None:
+        return
+    db.session.add(AssignmentRule(priority=10, sectors=["medtech"], user_id=helena.id,
+                                  description="Helena Peyron leads medtech"))
 
 
 def database_is_empty():
