@@ -79,6 +79,7 @@ def register_extensions(app):
 
 def register_blueprints(app):
     import crm.dashboard.views  # noqa: F401 (adds the dashboard and reports to staff_bp)
+    import crm.triage.action_views  # noqa: F401 (adds the enquiry page's actions to staff_bp)
     from crm.assignment.views import bp as assignment_bp
     from crm.enquiries.api import bp as api_bp
     from crm.enquiries.views import bp as public_bp
@@ -116,6 +117,7 @@ def register_errorhandlers(app):
 def register_commands(app):
     from crm.assignment import cli as assignment_cli  # noqa: F401  (adds `rule` and `reassign`)
     from crm.cli import crm_group
+    from crm.triage import cli as triage_cli  # noqa: F401  (adds `remind`)
 
     app.cli.add_command(crm_group)
 

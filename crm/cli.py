@@ -86,6 +86,3 @@ def outbox_purge_command(days):
 
     deleted = purge_sent_messages(None if days is None else timedelta(days=days))
     click.echo(f"Deleted {deleted} sent messages.")
-
-
-from crm.triage import cli as _triage_cli  # noqa: E402, F401  (adds `remind` to crm_group)

@@ -83,7 +83,3 @@ def enquiry(reference):
     enquiry = visible_enquiry(reference)
     record_access("enquiry.viewed", current_user, client_address(), enquiry=enquiry)
     return render_detail(enquiry)
-
-
-
-from crm.triage import action_views  # noqa: E402, F401  (registers the actions on `bp`)
