@@ -1,6 +1,6 @@
 """Forms of the assign control, the rules pages, the preview and away-until.
 
-Ids arrive as text and are parsed by the views (`parse_id`), so a forged value is a 422, never
+Ids arrive as text and are parsed by the views (`crm.core.params.parse_int`), so a forged value is a 422, never
 a 500; the services validate everything that matters.
 """
 
@@ -10,12 +10,6 @@ from wtforms.validators import Optional
 
 from crm.enquiries.options import LANGUAGES, SECTORS, TOPICS, label
 from crm.staff.forms import CheckboxesField
-
-
-def parse_id(value):
-    """A positive integer id from text, or None."""
-    value = (value or "").strip() if isinstance(value, str) else ""
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def _choices(vocabulary):

@@ -10,10 +10,10 @@ from crm.assignment.forms import (
     PreviewForm,
     ReassignForm,
     RuleForm,
-    parse_id,
 )
 from crm.assignment.queries import assign_choices, rule_by_id, rules_in_order
 from crm.assignment.rules import (
+    MAX_PRIORITY,
     RuleInvalid,
     move_rule,
     preview_assignment,
@@ -30,6 +30,7 @@ from crm.assignment.services import (
     reassign_open_enquiries,
     set_away,
 )
+from crm.core.params import parse_int
 from crm.core.security import client_address
 from crm.staff.access import admin_required, refuse, staff_required
 from crm.staff.forms import ConfirmForm
@@ -59,7 +60,7 @@ def assign(reference):
     if not form.validate_on_submit():
         return _assign_page(enquiry, form, errors=["The form expired: send it again."])
     try:
-        changed = assign_enquiry(enquiry, staff_member(parse_id(form.assignee_id.data)), current_user,
+        changed = assign_enquiry(enquiry, staff_member(parse_int(form.assignee_id.data)), current_user,
                                  confirm=form.confirm.data == "1", ip_address=client_address())
     except AssigneeInvalid:
         return _assign_page(enquiry, form, errors=["Choose an active staff member."])
@@ -73,7 +74,7 @@ def assign(reference):
 
 def _assign_page(enquiry, form, errors=(), warnings=()):
     return render_template("staff/assign_confirm.html", enquiry=enquiry, form=form, errors=errors,
-                           warnings=warnings, assignee=staff_member(parse_id(form.assignee_id.data))), 422
+                           warnings=warnings, assignee=staff_member(parse_int(form.assignee_id.data))), 422
 
 
 @bp.route("/account/away", methods=["GET", "POST"])
@@ -126,9 +127,10 @@ def edit_rule(rule_id=None):
         form.enabled.data = rule.active
     if form.validate_on_submit():
         try:
-            rule = save_rule(rule, user_id=parse_id(form.user_id.data), sectors=form.sectors.data,
+            rule = save_rule(rule, user_id=parse_int(form.user_id.data), sectors=form.sectors.data,
                              topics=form.topics.data, countries=split_codes(form.countries.data),
-                             priority=parse_id(form.priority.data), description=form.description.data,
+                             priority=parse_int(form.priority.data, minimum=0, maximum=MAX_PRIORITY),
+                             description=form.description.data,
                              enabled=form.enabled.data, actor=current_user, ip_address=client_address())
         except RuleInvalid as invalid:
             _apply_errors(form, invalid)
@@ -169,7 +171,7 @@ def reassign(user_id):
     leaving = staff_member(user_id) or abort(404)
     form = ReassignForm()
     if form.validate_on_submit():
-        to_id = parse_id(form.to_id.data)
+        to_id = parse_int(form.to_id.data)
         target = staff_member(to_id) if to_id is not None else None
         if (form.to_id.data or "").strip() and target is None:
             return _reassign_error(leaving, "Choose an active staff member, or the engine.")

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from crm.core.audit import AuditLog
+from crm.core.params import parse_int
 from crm.extensions import db
 from crm.staff.models import User
 
@@ -17,12 +18,13 @@ class AuditFiltersInvalid(ValueError):
 
 
 def _positive_int(args, name):
-    value = args.get(name, "").strip()
+    value = args.get(name, "")
     if not value:
         return None
-    if not value.isdigit() or int(value) <= 0 or int(value) > 2**62:
+    number = parse_int(value)
+    if number is None:
         raise AuditFiltersInvalid(name)
-    return int(value)
+    return number
 
 
 def _day(args, name):

@@ -7,23 +7,23 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
+from crm.core.params import parse_int
 from crm.enquiries.models import PRIORITIES, STATUSES
 from crm.enquiries.options import LANGUAGES, SECTORS, TOPICS, countries, label
 from crm.triage.labels import PRIORITY_LABELS, PROJECT_TYPES, STATUS_LABELS
 
-# ASCII digits only: int() would accept "١٢" or "1_000", which nobody types into a number box.
-WHOLE_NUMBER = re.compile(r"[0-9]{1,15}", re.ASCII)
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
 def parse_whole_number(text):
     """'' → None; '12' → 12; anything else (negative, decimal, huge, non-ASCII) → ValueError."""
-    text = (text or "").strip().replace(" ", "")
+    text = (text or "").strip().replace(" ", "")  # "1 000 000" is how people write it
     if not text:
         return None
-    if not WHOLE_NUMBER.fullmatch(text):
+    number = parse_int(text, minimum=0, maximum=10**15)
+    if number is None:
         raise ValueError(text)
-    return int(text)
+    return number
 
 
 def parse_iso_date(text):
@@ -131,12 +131,13 @@ class ManualEnquiryForm(FlaskForm):
 
     def chosen_assignee(self):
         """The chosen id, None for unassigned; ValueError for anything that is not an id."""
-        value = (self.assignee_id.data or "").strip()
+        value = self.assignee_id.data or ""
         if not value:
             return None
-        if not re.fullmatch(r"[0-9]{1,9}", value, re.ASCII):
+        number = parse_int(value)
+        if number is None:
             raise ValueError(value)
-        return int(value)
+        return number
 
 
 class ActionForms:
