@@ -24,7 +24,8 @@ def staff_routes(app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(STAFF_PREFIXES) or rule.rule == ENROLMENT:
             continue
-        path = re.sub(r"<(?:int:)?[^>]+>", "1", rule.rule)
+        path = re.sub(r"<any\(([^,)]+)[^>]*>", r"\1", rule.rule)  # an `any` converter: its first word
+        path = re.sub(r"<(?:int:)?[^>]+>", "1", path)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield path, method
 
