@@ -15,13 +15,21 @@ def redact(text):
     return EMAIL_RE.sub("[email]", text)
 
 
+def _redacted(value):
+    return redact(value) if isinstance(value, str) else value
+
+
 class RedactEmails(logging.Filter):
+    """Redacts the message and each argument in place, so that formatters that read the
+    arguments (gunicorn's access atoms, e.g. the request id) still find them."""
+
     def filter(self, record):
-        if record.args:
-            record.msg = redact(record.getMessage())
-            record.args = ()
-        elif isinstance(record.msg, str):
+        if isinstance(record.msg, str):
             record.msg = redact(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {key: _redacted(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_redacted(value) for value in record.args)
         return True
 
 
