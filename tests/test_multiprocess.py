@@ -130,9 +130,7 @@ def test_assignment_is_balanced_across_the_managers(rush):
             sa.select(User.email, sa.func.count(Enquiry.id))
             .outerjoin(Enquiry, Enquiry.assignee_id == User.id)
             .where(User.role == "manager").group_by(User.email)).all())
-    if not any(per_manager.values()):
-        pytest.skip("no manager was assigned anything: the assignment engine is not on the "
-                    "submission path yet")
-    fair = SUBMISSIONS / MANAGERS
-    # Concurrent choices can race to the same least-loaded manager; a tenth of a fair share.
-    assert all(abs(n - fair) <= fair / 10 for n in per_manager.values()), per_manager
+    # The choice is serialised by a PostgreSQL advisory lock held to commit, across processes
+    # and hosts: equal managers end at most one apart, as on one process.
+    assert sum(per_manager.values()) == SUBMISSIONS and len(per_manager) == MANAGERS
+    assert max(per_manager.values()) - min(per_manager.values()) <= 1, per_manager
