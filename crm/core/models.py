@@ -2,6 +2,7 @@
 
 from crm.assignment.models import AssignmentRule
 from crm.core.audit import AuditLog
+from crm.dashboard.models import ClosingCount, MonthCount, ResponseHours, StatusCount, WeekCount
 from crm.enquiries.models import (
     Activity,
     Consent,
@@ -20,20 +21,25 @@ __all__ = [
     "Activity",
     "AssignmentRule",
     "AuditLog",
+    "ClosingCount",
     "Consent",
     "Contact",
     "DataSubjectRequest",
     "Enquiry",
     "ErasureTombstone",
     "IdempotencyKey",
+    "MonthCount",
     "OutboxMessage",
     "PrivacyPolicy",
     "ProcessingRecord",
     "PurgeRun",
     "RecoveryCode",
+    "ResponseHours",
     "ReminderDigest",
     "SpentFormToken",
+    "StatusCount",
     "User",
     "UserSession",
+    "WeekCount",
     "WorkerHeartbeat",
 ]

@@ -3,11 +3,7 @@
 import csv
 import io
 
-import sqlalchemy as sa
-
-from crm.dashboard.figures import QUALIFIED_STATUSES, month_of, received
-from crm.enquiries.models import Enquiry
-from crm.extensions import db
+from crm.dashboard.figures import QUALIFIED_STATUSES, received
 
 COLUMNS = ("month", "sector", "received", "answered_on_time", "qualified", "landed", "lost",
            "planned_jobs", "planned_capex_eur", "realised_jobs", "realised_capex_eur")
@@ -17,23 +13,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def pipeline_rows(scope, start, end):
     """One row per (month, sector) with enquiries received in [start, end), spam left out:
     received, answered by the promised time, reached qualified or beyond, landed (won), lost,
-    and the project facts' sums. One indexed GROUP BY over the period."""
-    month = month_of(Enquiry.created_at)
-
-    def count_if(condition):
-        return sa.func.sum(sa.case((condition, 1), else_=0))
-
-    query = (sa.select(
-        month, Enquiry.sector, sa.func.count(),
-        count_if(sa.and_(Enquiry.first_response_at.is_not(None),
-                         Enquiry.first_response_at <= Enquiry.response_due_at)),
-        count_if(Enquiry.status.in_(QUALIFIED_STATUSES)), count_if(Enquiry.status == "won"),
-        count_if(Enquiry.status == "lost"),
-        sa.func.sum(Enquiry.planned_jobs), sa.func.sum(Enquiry.planned_capex_eur),
-        sa.func.sum(Enquiry.realised_jobs), sa.func.sum(Enquiry.realised_capex_eur))
-        .where(scope, received(start, end)).group_by(month, Enquiry.sector).order_by(month, Enquiry.sector))
-    return [(str(m), sector, *(int(v or 0) for v in values))
-            for m, sector, *values in db.session.execute(query)]
+    and the project facts' sums. Read from the month counter (crm/dashboard/counters.py)."""
+    rows = {}
+    for (month, sector, _, status, _), sums in received(scope, start, end).items():
+        n, _answered, on_time, _late, _unanswered, *facts = sums
+        row = rows.setdefault((month[:7], sector), [0] * 9)
+        row[0] += n
+        row[1] += on_time
+        row[2] += n if status in QUALIFIED_STATUSES else 0
+        row[3] += n if status == "won" else 0
+        row[4] += n if status == "lost" else 0
+        for i, value in enumerate(facts):  # planned jobs, planned capex, realised jobs, realised capex
+            row[5 + i] += value
+    return [(month, sector, *values) for (month, sector), values in sorted(rows.items())]
 
 
 def formula_safe(value):

@@ -6,7 +6,6 @@ The routes join the staff blueprint, so that the dashboard is `staff.dashboard`.
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import Response, abort, current_app, render_template, request
 from flask_login import current_user
 
@@ -14,11 +13,9 @@ from crm.core.db import utcnow
 from crm.dashboard import figures
 from crm.dashboard.periods import Period, PeriodInvalid
 from crm.dashboard.report import COLUMNS, as_csv, pipeline_rows
-from crm.enquiries.models import Enquiry
 from crm.enquiries.options import SECTORS, as_options
 from crm.staff.access import staff_required
 from crm.staff.queries import staff_list
-from crm.triage.queries import visible_to
 from crm.triage.views import bp
 
 
@@ -62,16 +59,11 @@ def dashboard():
     chosen = _selected_manager(managers)
     # Managers: their own figures beside the team's totals; admins: the team's, or one manager's.
     person = current_user if not current_user.is_admin else chosen
-    scopes = {"team": sa.true()}
+    scopes = {"team": figures.TEAM}
     if person is not None:
-        scopes["mine"] = Enquiry.assignee_id == person.id
-    figures_by_scope = {
-        name: {"pipeline": figures.pipeline(scope, start, end),
-               "intake": figures.intake(scope, start, end),
-               "response": figures.response(scope, start, end, now, today_end),
-               "outcomes": figures.outcomes(scope, start, end)}
-        for name, scope in scopes.items()}
-    workload = figures.workload(visible_to(current_user) if not current_user.is_admin else sa.true(), today, now)
+        scopes["mine"] = figures.assigned_to(person.id)
+    figures_by_scope = {name: figures.dashboard(scope, start, end, now, today_end) for name, scope in scopes.items()}
+    workload = figures.workload(figures.visible_to(current_user), today, now)
     return render_template(
         "staff/dashboard.html", period=period, figures=figures_by_scope, person=person,
         managers=managers, chosen=chosen, workload=workload, away=figures.staff_away(today),
@@ -83,7 +75,7 @@ def _report_rows():
     now, today, _ = _local_today()
     period = _period(today)
     start, end = period.utc_bounds(_zone())
-    return period, pipeline_rows(visible_to(current_user), start, end)
+    return period, pipeline_rows(figures.visible_to(current_user), start, end)
 
 
 @bp.get("/reports/pipeline")

@@ -100,4 +100,19 @@ COLUMNS = {
     "assignment_rules.topics": NONE, "assignment_rules.countries": NONE,
     "assignment_rules.description": NONE, "assignment_rules.created_at": NONE,
     "assignment_rules.user_id": STAFF, "assignment_rules.active": NONE,
+    # Dashboard counters (crm/dashboard/models.py): counts and sums, no person in them. A lost
+    # reason is an enquiry's own free text: erasure blanks it on the enquiry, and the trigger
+    # then moves the count to '' and deletes the text's row with its last count.
+    **{f"dashboard_months.{c}": NONE for c in (
+        "month", "sector", "source", "status", "assignee_id", "n", "answered", "on_time", "answered_late",
+        "unanswered_due", "planned_jobs", "planned_capex_eur", "realised_jobs", "realised_capex_eur")},
+    **{f"dashboard_weeks.{c}": NONE for c in ("week", "sector", "assignee_id", "n")},
+    **{f"dashboard_response_hours.{c}": NONE for c in ("month", "assignee_id", "hours", "n")},
+    **{f"dashboard_closings.{c}": NONE for c in (
+        "month", "sector", "status", "assignee_id", "n", "planned_jobs", "planned_capex_eur", "realised_jobs",
+        "realised_capex_eur")},
+    "dashboard_closings.lost_reason": SUBJECT,
+    **{f"dashboard_totals.{c}": NONE for c in (
+        "sector", "status", "assignee_id", "n", "planned_jobs", "planned_capex_eur", "realised_jobs",
+        "realised_capex_eur")},
 }

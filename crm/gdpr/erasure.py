@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 # What an erasure removes (crm/gdpr/classification.py checks it covers every personal column):
 # whole rows of these tables, and these columns of the enquiry rows that survive anonymised.
 DELETED_TABLES = ("contacts", "consents", "activities", "outbox_messages", "idempotency_keys")
-BLANKED_COLUMNS = ("enquiries.message", "enquiries.lost_reason", "enquiries.contact_id")
+# The dashboard's count of lost reasons follows enquiries.lost_reason through its trigger.
+BLANKED_COLUMNS = ("enquiries.message", "enquiries.lost_reason", "enquiries.contact_id",
+                   "dashboard_closings.lost_reason")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ EXPORTED_COLUMNS = {
     "outbox_messages": ("kind", "recipient", "subject", "text", "html", "status", "last_error",
                         "created_at", "sent_at"),
     "idempotency_keys": ("key", "request_sha256", "response", "created_at"),
+    # A count keyed by the same text as enquiries.lost_reason, which the export gives.
+    "dashboard_closings": ("lost_reason",),
 }
 
 

@@ -3,14 +3,11 @@ on-time shares, jobs and capex)."""
 
 from datetime import date
 
-import sqlalchemy as sa
-
 from crm.dashboard import figures
 from crm.dashboard.periods import Period
-from crm.enquiries.models import Enquiry
 from tests.dashboard.conftest import NOW, PERIOD
 
-TEAM = sa.true()
+TEAM = figures.TEAM
 
 
 def bounds():
@@ -20,7 +17,7 @@ def bounds():
 def test_pipeline_counts_open_enquiries_by_status_and_the_funnel(app, world):
     with app.app_context():
         team = figures.pipeline(TEAM, *bounds())
-        mine = figures.pipeline(Enquiry.assignee_id == world["a"], *bounds())
+        mine = figures.pipeline(figures.assigned_to(world["a"]), *bounds())
     assert dict(team["open"]) == {"new": 1, "contacted": 1, "qualified": 0, "meeting": 0, "proposal": 1}
     assert team["funnel"] == [("received", 5), ("answered", 4), ("qualified", 2), ("won", 1)]
     assert dict(mine["open"]) == {"new": 0, "contacted": 1, "qualified": 0, "meeting": 0, "proposal": 1}

@@ -1,0 +1,97 @@
+"""Dashboard counters: sums over enquiries by month, week, response hours, closing month and
+status, kept in step by triggers on enquiries, and filled from the enquiries already there.
+
+The dashboard and the board's report read whole months and weeks from these tables instead of
+grouping every enquiry of the period (crm/dashboard/counters.py). The triggers (SQLite) and
+trigger functions (PostgreSQL) are generated from the counters' description in
+crm/dashboard/counters.py: a later change to that description needs a migration that drops
+and creates them again and calls its rebuild. Like the search triggers, they live outside
+the models (SQLite drops a table's triggers when a batch migration recreates `enquiries`:
+create them again after such a migration).
+
+Revision ID: b7c4e2a9d615
+Revises: a4f2c8e61d35
+Create Date: 2026-11-27 14:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from crm.dashboard import counters
+
+revision = 'b7c4e2a9d615'
+down_revision = 'a4f2c8e61d35'
+branch_labels = None
+depends_on = None
+
+
+def _sums():
+    return [sa.Column(name, sa.BigInteger(), nullable=False)
+            for name in ('planned_jobs', 'planned_capex_eur', 'realised_jobs', 'realised_capex_eur')]
+
+
+def upgrade():
+    op.create_table(
+        'dashboard_months',
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('sector', sa.String(length=20), nullable=False),
+        sa.Column('source', sa.String(length=10), nullable=False),
+        sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('n', sa.BigInteger(), nullable=False),
+        sa.Column('answered', sa.BigInteger(), nullable=False),
+        sa.Column('on_time', sa.BigInteger(), nullable=False),
+        sa.Column('answered_late', sa.BigInteger(), nullable=False),
+        sa.Column('unanswered_due', sa.BigInteger(), nullable=False),
+        *_sums(),
+        sa.PrimaryKeyConstraint('month', 'sector', 'source', 'status', 'assignee_id',
+                                name=op.f('pk_dashboard_months')),
+    )
+    op.create_table(
+        'dashboard_weeks',
+        sa.Column('week', sa.Date(), nullable=False),
+        sa.Column('sector', sa.String(length=20), nullable=False),
+        sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('n', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('week', 'sector', 'assignee_id', name=op.f('pk_dashboard_weeks')),
+    )
+    op.create_table(
+        'dashboard_response_hours',
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('hours', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('n', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('month', 'assignee_id', 'hours', name=op.f('pk_dashboard_response_hours')),
+    )
+    op.create_table(
+        'dashboard_closings',
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('sector', sa.String(length=20), nullable=False),
+        sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('lost_reason', sa.String(length=500), nullable=False),
+        sa.Column('n', sa.BigInteger(), nullable=False),
+        *_sums(),
+        sa.PrimaryKeyConstraint('month', 'sector', 'status', 'assignee_id', 'lost_reason',
+                                name=op.f('pk_dashboard_closings')),
+    )
+    op.create_table(
+        'dashboard_totals',
+        sa.Column('sector', sa.String(length=20), nullable=False),
+        sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('n', sa.BigInteger(), nullable=False),
+        *_sums(),
+        sa.PrimaryKeyConstraint('sector', 'status', 'assignee_id', name=op.f('pk_dashboard_totals')),
+    )
+    dialect = op.get_bind().dialect.name
+    for statement in counters.trigger_statements(dialect) + counters.rebuild_statements(dialect):
+        op.execute(statement)
+
+
+def downgrade():
+    for statement in counters.drop_statements(op.get_bind().dialect.name):
+        op.execute(statement)
+    for table in ('dashboard_totals', 'dashboard_closings', 'dashboard_response_hours', 'dashboard_weeks',
+                  'dashboard_months'):
+        op.drop_table(table)
