@@ -107,6 +107,10 @@ class Enquiry(db.Model):
         sa.Index("ix_enquiries_response_due_at", "response_due_at"),
         # The dashboard's outcomes: landed and lost per quarter.
         sa.Index("ix_enquiries_status_closed", "status", "closed_at"),
+        # The dashboard's figures of the moment, counted from the index alone: open follow-ups
+        # past due, and open enquiries unanswered past (or due before) a time, per assignee.
+        sa.Index("ix_enquiries_open_follow_up", "status", "next_follow_up_on", "assignee_id"),
+        sa.Index("ix_enquiries_unanswered", "first_response_at", "status", "response_due_at", "assignee_id"),
     )
 
     @property
