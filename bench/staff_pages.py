@@ -159,7 +159,8 @@ def main():
     parser.add_argument("--slow-requests", type=int, default=5, help="for the dashboard and the report")
     parser.add_argument("--workdir", default="/tmp/crm-bench")  # noqa: S108 (bench data, by hand)
     parser.add_argument("--reuse", action="store_true", help="reuse a database seeded by an earlier run")
-    parser.add_argument("--only", default="", help="time only the pages whose label contains this")
+    parser.add_argument("--only", default="", help="time only the pages whose label contains this "
+                                                   "(several: comma-separated)")
     args = parser.parse_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     for kind in args.databases:
@@ -176,7 +177,7 @@ def main():
         print("| page | " + " | ".join(f"{s:,}" for s in args.sizes) + " | largest ÷ smallest (median) |")
         print("| --- |" + " --- |" * (len(args.sizes) + 1))
         for index, (label, _, _) in enumerate(setups[args.sizes[0]][2]):
-            if args.only not in label:
+            if not any(part in label for part in args.only.split(",")):
                 continue
             count = args.slow_requests if label.startswith(SLOW) else args.requests
             times, statuses = {size: [] for size in args.sizes}, {}

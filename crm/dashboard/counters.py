@@ -186,9 +186,12 @@ def drop_statements(dialect):
     return statements
 
 
-def _group_by(counter, dialect, where=""):
-    keys, measures = counter.keys("", dialect), counter.measures("")
-    select = ", ".join([sql for _, sql in keys] + [f"sum({sql})" for _, sql in measures])
+def _group_by(counter, dialect, where="", keep=None):
+    """One GROUP BY over `enquiries`: the counter's keys (or those named in `keep`) and sums."""
+    keys = [(name, sql) for name, sql in counter.keys("", dialect) if keep is None or name in keep]
+    if keep is not None:
+        keys.sort(key=lambda key: keep.index(key[0]))
+    select = ", ".join([sql for _, sql in keys] + [f"sum({sql})" for _, sql in counter.measures("")])
     positions = ", ".join(str(i + 1) for i in range(len(keys)))
     return (f"SELECT {select} FROM enquiries WHERE {counter.condition('')}{where} "  # noqa: S608 (our SQL)
             f"GROUP BY {positions}")
@@ -288,40 +291,83 @@ def _plan(bucket, start, end, now):
     return lo, max(lo, hi), raw
 
 
-def cells(counter, scope, start, end, now=None):
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def cells(counter, scope, start, end, now=None, keep=None, where=""):
     """{key tuple: [sums…]} of `counter` over the rows whose time column is in [start, end),
-    within `scope`: whole buckets from the counter, the edges from `enquiries`. Keys start with
-    the bucket as "YYYY-MM-DD"; keys whose count is 0 are left out."""
+    within `scope`: whole buckets from the counter, the edges from `enquiries`, summed by the
+    database over the keys left out of `keep` (a tuple of key names; all by default). Buckets
+    come as "YYYY-MM-DD"; keys whose count is 0 are left out. `where` is SQL over key columns
+    that are plain enquiry columns (status, sector, source)."""
     dialect = db.session.get_bind().dialect.name
-    keys, measures = counter.keys("", dialect), counter.measures("")
+    keep = keep or tuple(name for name, _ in counter.keys("", dialect))
+    measures = [name for name, _ in counter.measures("")]
     lo, hi, stretches = _plan(counter.bucket, start, end, now or utcnow())
+    extra = f" AND {where}" if where else ""
     totals = {}
 
     def add(rows, sign):
         for row in rows:
-            key = (str(row[0])[:10], *row[1:len(keys)])
+            key = tuple(_plain(v) for v in row[:len(keep)])
             sums = totals.setdefault(key, [0] * len(measures))
-            for i, value in enumerate(row[len(keys):]):
+            for i, value in enumerate(row[len(keep):]):
                 sums[i] += sign * int(value or 0)
 
     if hi > lo:
         params = {"lo": lo, "hi": hi}
-        bucket = keys[0][0]
+        bucket = counter.keys("", dialect)[0][0]
         query = sa.text(
-            f"SELECT {', '.join(name for name, _ in keys + measures)} FROM {counter.table} "  # noqa: S608
-            f"WHERE {bucket} >= :lo AND {bucket} < :hi{scope.where('assignee_id', params)}"
+            f"SELECT {', '.join(keep)}, {', '.join(f'sum({m})' for m in measures)} "  # noqa: S608
+            f"FROM {counter.table} WHERE {bucket} >= :lo AND {bucket} < :hi"
+            f"{scope.where('assignee_id', params)}{extra} GROUP BY {', '.join(keep)}"
         ).bindparams(sa.bindparam("lo", type_=sa.Date), sa.bindparam("hi", type_=sa.Date))
         add(db.session.execute(query, params), 1)
     for sign, a, b in stretches:
         if b <= a:
             continue
         params = {"a": a, "b": b}
-        where = (f" AND {counter.time_column} >= :a AND {counter.time_column} < :b"
-                 + scope.where("coalesce(assignee_id, 0)", params))
-        query = sa.text(_group_by(counter, dialect, where)).bindparams(
+        between = (f" AND {counter.time_column} >= :a AND {counter.time_column} < :b"
+                   + scope.where("coalesce(assignee_id, 0)", params) + extra)
+        query = sa.text(_group_by(counter, dialect, between, keep)).bindparams(
             sa.bindparam("a", type_=UTCDateTime), sa.bindparam("b", type_=UTCDateTime))
         add(db.session.execute(query, params), sign)
     return {key: sums for key, sums in totals.items() if sums[0]}
+
+
+def percentiles(scope, start, end, now=None):
+    """{month "YYYY-MM-DD": (median, 90th percentile)} of the whole hours to the first response
+    of the enquiries received in [start, end) (spam left out), by nearest rank, computed by the
+    database over the histogram (dashboard_response_hours plus the period's edges), so that only
+    one row a month comes back however many hour values there are."""
+    dialect = db.session.get_bind().dialect.name
+    lo, hi, stretches = _plan(HOURS.bucket, start, end, now or utcnow())
+    params, binds, parts = {}, [], []
+    if hi > lo:
+        params.update({"lo": lo, "hi": hi})
+        binds += [sa.bindparam("lo", type_=sa.Date), sa.bindparam("hi", type_=sa.Date)]
+        parts.append(f"SELECT month, hours, n FROM {HOURS.table} WHERE month >= :lo AND month < :hi"  # noqa: S608
+                     + scope.where("assignee_id", params))
+    month, hours = _month("created_at", dialect), _hours("", dialect)
+    for i, (sign, a, b) in enumerate(stretches):
+        if b > a:
+            params.update({f"a{i}": a, f"b{i}": b})
+            binds += [sa.bindparam(f"a{i}", type_=UTCDateTime), sa.bindparam(f"b{i}", type_=UTCDateTime)]
+            parts.append(f"SELECT {month}, {hours}, {sign} FROM enquiries WHERE {HOURS.condition('')} "  # noqa: S608
+                         f"AND created_at >= :a{i} AND created_at < :b{i}"
+                         + scope.where("coalesce(assignee_id, 0)", params))
+    if not parts:
+        return {}
+    query = sa.text(
+        f"WITH parts (month, hours, n) AS ({' UNION ALL '.join(parts)}), "  # noqa: S608 (our SQL)
+        "histogram AS (SELECT month, hours, sum(n) AS n FROM parts GROUP BY month, hours HAVING sum(n) <> 0), "
+        "running AS (SELECT month, hours, sum(n) OVER (PARTITION BY month ORDER BY hours) AS seen, "
+        "sum(n) OVER (PARTITION BY month) AS total FROM histogram) "
+        "SELECT month, min(CASE WHEN 2 * seen >= total THEN hours END), "
+        "min(CASE WHEN 10 * seen >= 9 * total THEN hours END) FROM running GROUP BY month"
+    ).bindparams(*binds)
+    return {_plain(m)[:10]: (median, p90) for m, median, p90 in db.session.execute(query, params)}
 
 
 def all_time(counter, scope):

@@ -15,7 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from crm.dashboard import counters
-from crm.dashboard.counters import CLOSINGS, HOURS, MONTHS, TOTALS, UNASSIGNED, WEEKS
+from crm.dashboard.counters import CLOSINGS, MONTHS, TOTALS, UNASSIGNED, WEEKS
 from crm.enquiries.models import CLOSED_STATUSES, STATUSES, Enquiry
 from crm.enquiries.options import SECTORS
 from crm.extensions import db
@@ -54,11 +54,14 @@ def quarter_of_month(month):
     return f"{year}-Q{(int(number) - 1) // 3 + 1}"
 
 
-def received(scope, start, end):
-    """The month counter over the period, spam left out: {(month, sector, source, status,
-    assignee): [n, answered, on_time, answered_late, unanswered_due, planned_jobs,
-    planned_capex_eur, realised_jobs, realised_capex_eur]}."""
-    return {key: sums for key, sums in counters.cells(MONTHS, scope, start, end).items() if key[3] != "spam"}
+DASHBOARD_KEYS = ("month", "source", "status")
+
+
+def received(scope, start, end, keep=DASHBOARD_KEYS):
+    """The month counter over the period, spam left out, summed by the database over the keys
+    not in `keep`: {(month, source, status): [n, answered, on_time, answered_late,
+    unanswered_due, planned_jobs, planned_capex_eur, realised_jobs, realised_capex_eur]}."""
+    return counters.cells(MONTHS, scope, start, end, keep=keep, where="status <> 'spam'")
 
 
 def pipeline(scope, start, end, cells=None):
@@ -66,7 +69,7 @@ def pipeline(scope, start, end, cells=None):
     answered → qualified or beyond → landed (by their status now)."""
     cells = received(scope, start, end) if cells is None else cells
     by_status, answered = defaultdict(int), 0
-    for (_, _, _, status, _), sums in cells.items():
+    for (_, _, status), sums in cells.items():
         by_status[status] += sums[0]
         answered += sums[1]
     return {
@@ -85,20 +88,21 @@ def intake(scope, start, end, cells=None):
     over the period."""
     weeks_start = end - timedelta(weeks=26)
     per_week = defaultdict(lambda: dict.fromkeys(SECTORS, 0))
-    for (monday, sector, _), (n,) in counters.cells(WEEKS, scope, weeks_start, end).items():
+    for (monday, sector), (n,) in counters.cells(WEEKS, scope, weeks_start, end, keep=("week", "sector")).items():
         per_week[monday][sector] += n
     first_monday = (weeks_start - timedelta(days=weeks_start.weekday())).date()
     weeks = [(first_monday + timedelta(weeks=i)).isoformat() for i in range(27)]
     weeks = [w for w in weeks if w <= end.date().isoformat()]
     sources = defaultdict(int)
-    for (_, _, source, _, _), sums in (received(scope, start, end) if cells is None else cells).items():
+    for (_, source, _), sums in (received(scope, start, end) if cells is None else cells).items():
         sources[source] += sums[0]
     return {"weeks": [(w, per_week[w]) for w in weeks],
             "sources": [(s, sources.get(s, 0)) for s in SOURCES if s in sources or s != "import"]}
 
 
 def percentile(histogram, share):
-    """Nearest-rank percentile of a {whole hours: count} histogram; None when empty."""
+    """Nearest-rank percentile of a {whole hours: count} histogram; None when empty (what
+    counters.percentiles computes in the database)."""
     total = sum(histogram.values())
     if not total:
         return None
@@ -118,9 +122,7 @@ def response(scope, start, end, now, today_end, cells=None):
     """Per month of receipt: median and 90th percentile hours to the first response, and the
     share answered by the promised time (late = answered after it, or unanswered past it).
     Today: how many open enquiries are unanswered past their time, and how many fall due today."""
-    histograms = defaultdict(dict)
-    for (month, _, hours), (n,) in counters.cells(HOURS, scope, start, end, now).items():
-        histograms[month[:7]][hours] = histograms[month[:7]].get(hours, 0) + n
+    ranks = {month[:7]: values for month, values in counters.percentiles(scope, start, end, now).items()}
     shares = defaultdict(lambda: [0, 0, 0])  # on time, answered late, unanswered with a time
     for (month, *_), sums in (received(scope, start, end) if cells is None else cells).items():
         share = shares[month[:7]]
@@ -135,11 +137,11 @@ def response(scope, start, end, now, today_end, cells=None):
                Enquiry.created_at >= start, Enquiry.created_at < end, Enquiry.status != "spam")
         .group_by(month)).all())
     months = []
-    for m in sorted(set(histograms) | {m for m, s in shares.items() if any(s)}):
+    for m in sorted(set(ranks) | {m for m, s in shares.items() if any(s)}):
         on_time, answered_late, unanswered = shares.get(m, (0, 0, 0))
         late = answered_late + unanswered - not_yet_due.get(m, 0)
-        months.append({"month": m, "median": percentile(histograms[m], 0.5),
-                       "p90": percentile(histograms[m], 0.9), "on_time": on_time, "late": late,
+        median, p90 = ranks.get(m, (None, None))
+        months.append({"month": m, "median": median, "p90": p90, "on_time": on_time, "late": late,
                        "share": round(100 * on_time / (on_time + late)) if on_time + late else None})
     late_now = db.session.scalar(sa.select(sa.func.count()).where(_unanswered(scope), Enquiry.response_due_at < now))
     due_today = db.session.scalar(sa.select(sa.func.count()).where(
@@ -181,7 +183,8 @@ def outcomes(scope, start, end):
     landed in the period and planned in the open pipeline, by sector."""
     per_quarter = defaultdict(lambda: {"won": 0, "lost": 0, "reasons": defaultdict(int)})
     landed = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for (month, sector, status, _, reason), sums in counters.cells(CLOSINGS, scope, start, end).items():
+    closings = counters.cells(CLOSINGS, scope, start, end, keep=("month", "sector", "status", "lost_reason"))
+    for (month, sector, status, reason), sums in closings.items():
         quarter = per_quarter[quarter_of_month(month)]
         quarter[status] += sums[0]
         if status == "lost":

@@ -15,7 +15,7 @@ def pipeline_rows(scope, start, end):
     received, answered by the promised time, reached qualified or beyond, landed (won), lost,
     and the project facts' sums. Read from the month counter (crm/dashboard/counters.py)."""
     rows = {}
-    for (month, sector, _, status, _), sums in received(scope, start, end).items():
+    for (month, sector, status), sums in received(scope, start, end, keep=("month", "sector", "status")).items():
         n, _answered, on_time, _late, _unanswered, *facts = sums
         row = rows.setdefault((month[:7], sector), [0] * 9)
         row[0] += n
