@@ -70,18 +70,20 @@ class Counter:
     def keys(self, r, dialect):
         """(column, SQL over the enquiry row whose columns are prefixed with `r`)."""
         assignee = ("assignee_id", f"coalesce({r}assignee_id, 0)")
+        # In the order of the table's primary key (crm/dashboard/models.py), which is the order
+        # the figures group by: SQLite reads a period's rows in that order and sums as it goes.
         if self.table == "dashboard_months":
-            return [("month", _month(f"{r}created_at", dialect)), ("sector", f"{r}sector"),
-                    ("source", f"{r}source"), ("status", f"{r}status"), assignee]
+            return [("month", _month(f"{r}created_at", dialect)), ("status", f"{r}status"),
+                    ("source", f"{r}source"), ("sector", f"{r}sector"), assignee]
         if self.table == "dashboard_weeks":
             return [("week", _week(f"{r}created_at", dialect)), ("sector", f"{r}sector"), assignee]
         if self.table == "dashboard_response_hours":
-            return [("month", _month(f"{r}created_at", dialect)), assignee, ("hours", _hours(r, dialect))]
+            return [("month", _month(f"{r}created_at", dialect)), ("hours", _hours(r, dialect)), assignee]
         if self.table == "dashboard_closings":
-            return [("month", _month(f"{r}closed_at", dialect)), ("sector", f"{r}sector"),
-                    ("status", f"{r}status"), assignee,
-                    ("lost_reason", f"CASE WHEN {r}status = 'lost' THEN coalesce({r}lost_reason, '') ELSE '' END")]
-        return [("sector", f"{r}sector"), ("status", f"{r}status"), assignee]
+            return [("month", _month(f"{r}closed_at", dialect)), ("status", f"{r}status"),
+                    ("lost_reason", f"CASE WHEN {r}status = 'lost' THEN coalesce({r}lost_reason, '') ELSE '' END"),
+                    ("sector", f"{r}sector"), assignee]
+        return [("status", f"{r}status"), ("sector", f"{r}sector"), assignee]
 
     def measures(self, r):
         answered, due = f"{r}first_response_at IS NOT NULL", f"{r}response_due_at IS NOT NULL"
@@ -317,11 +319,12 @@ def cells(counter, scope, start, end, now=None, keep=None, where=""):
 
     if hi > lo:
         params = {"lo": lo, "hi": hi}
-        bucket = counter.keys("", dialect)[0][0]
+        names = [name for name, _ in counter.keys("", dialect)]
+        bucket, in_key_order = names[0], [name for name in names if name in keep]
         query = sa.text(
             f"SELECT {', '.join(keep)}, {', '.join(f'sum({m})' for m in measures)} "  # noqa: S608
             f"FROM {counter.table} WHERE {bucket} >= :lo AND {bucket} < :hi"
-            f"{scope.where('assignee_id', params)}{extra} GROUP BY {', '.join(keep)}"
+            f"{scope.where('assignee_id', params)}{extra} GROUP BY {', '.join(in_key_order)}"
         ).bindparams(sa.bindparam("lo", type_=sa.Date), sa.bindparam("hi", type_=sa.Date))
         add(db.session.execute(query, params), 1)
     for sign, a, b in stretches:

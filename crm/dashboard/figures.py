@@ -154,7 +154,7 @@ def workload(scope, today, now):
     of those the follow-ups past due and the first responses past due (the indexes of the
     open enquiries' follow-up dates and promised times); and the managers who are away."""
     result = {}
-    for (_, status, assignee), sums in counters.all_time(TOTALS, scope).items():
+    for (status, _, assignee), sums in counters.all_time(TOTALS, scope).items():
         if status in OPEN_STATUSES:
             row = result.setdefault(assignee or None, {"open": 0, "overdue": 0, "late": 0})
             row["open"] += sums[0]
@@ -183,16 +183,17 @@ def outcomes(scope, start, end):
     landed in the period and planned in the open pipeline, by sector."""
     per_quarter = defaultdict(lambda: {"won": 0, "lost": 0, "reasons": defaultdict(int)})
     landed = defaultdict(lambda: [0, 0, 0, 0, 0])
-    closings = counters.cells(CLOSINGS, scope, start, end, keep=("month", "sector", "status", "lost_reason"))
-    for (month, sector, status, reason), sums in closings.items():
+    for (month, status, reason), sums in counters.cells(CLOSINGS, scope, start, end,
+                                                         keep=("month", "status", "lost_reason")).items():
         quarter = per_quarter[quarter_of_month(month)]
         quarter[status] += sums[0]
         if status == "lost":
             quarter["reasons"][reason or "(no reason)"] += sums[0]
-        else:
-            _add_facts(landed[sector], sums)
+    for (sector,), sums in counters.cells(CLOSINGS, scope, start, end, keep=("sector",),
+                                          where="status = 'won'").items():
+        _add_facts(landed[sector], sums)
     planned = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for (sector, status, _), sums in counters.all_time(TOTALS, scope).items():
+    for (status, sector, _), sums in counters.all_time(TOTALS, scope).items():
         if status in OPEN_STATUSES:
             _add_facts(planned[sector], sums)
     return {

@@ -35,9 +35,9 @@ def upgrade():
     op.create_table(
         'dashboard_months',
         sa.Column('month', sa.Date(), nullable=False),
-        sa.Column('sector', sa.String(length=20), nullable=False),
-        sa.Column('source', sa.String(length=10), nullable=False),
         sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('source', sa.String(length=10), nullable=False),
+        sa.Column('sector', sa.String(length=20), nullable=False),
         sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('n', sa.BigInteger(), nullable=False),
         sa.Column('answered', sa.BigInteger(), nullable=False),
@@ -45,8 +45,9 @@ def upgrade():
         sa.Column('answered_late', sa.BigInteger(), nullable=False),
         sa.Column('unanswered_due', sa.BigInteger(), nullable=False),
         *_sums(),
-        sa.PrimaryKeyConstraint('month', 'sector', 'source', 'status', 'assignee_id',
+        sa.PrimaryKeyConstraint('month', 'status', 'source', 'sector', 'assignee_id',
                                 name=op.f('pk_dashboard_months')),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         'dashboard_weeks',
@@ -55,35 +56,39 @@ def upgrade():
         sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('n', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('week', 'sector', 'assignee_id', name=op.f('pk_dashboard_weeks')),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         'dashboard_response_hours',
         sa.Column('month', sa.Date(), nullable=False),
-        sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('hours', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('n', sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint('month', 'assignee_id', 'hours', name=op.f('pk_dashboard_response_hours')),
+        sa.PrimaryKeyConstraint('month', 'hours', 'assignee_id', name=op.f('pk_dashboard_response_hours')),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         'dashboard_closings',
         sa.Column('month', sa.Date(), nullable=False),
-        sa.Column('sector', sa.String(length=20), nullable=False),
         sa.Column('status', sa.String(length=12), nullable=False),
-        sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('lost_reason', sa.String(length=500), nullable=False),
+        sa.Column('sector', sa.String(length=20), nullable=False),
+        sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('n', sa.BigInteger(), nullable=False),
         *_sums(),
-        sa.PrimaryKeyConstraint('month', 'sector', 'status', 'assignee_id', 'lost_reason',
+        sa.PrimaryKeyConstraint('month', 'status', 'lost_reason', 'sector', 'assignee_id',
                                 name=op.f('pk_dashboard_closings')),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         'dashboard_totals',
-        sa.Column('sector', sa.String(length=20), nullable=False),
         sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('sector', sa.String(length=20), nullable=False),
         sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('n', sa.BigInteger(), nullable=False),
         *_sums(),
-        sa.PrimaryKeyConstraint('sector', 'status', 'assignee_id', name=op.f('pk_dashboard_totals')),
+        sa.PrimaryKeyConstraint('status', 'sector', 'assignee_id', name=op.f('pk_dashboard_totals')),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table('enquiries', schema=None) as batch_op:
         batch_op.create_index('ix_enquiries_open_follow_up', ['status', 'next_follow_up_on', 'assignee_id'],

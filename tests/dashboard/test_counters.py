@@ -53,7 +53,7 @@ def test_insert_status_first_response_facts_and_reassignment_keep_the_counters_i
 
     with app.app_context():
         assert_in_step()
-        months = dict(((row[0], row[1], row[3], row[4]), row[5]) for row in stored(counters.MONTHS))
+        months = {(row[0], row[3], row[1], row[4]): row[5] for row in stored(counters.MONTHS)}
         assert months[("2026-01-01", "medtech", "won", world["a"])] == 1
         assert months[("2026-02-01", "pharma", "new", 0)] == 1  # unassigned: 0
         admin = db.session.get(User, make_user(role="admin"))
@@ -67,11 +67,11 @@ def test_insert_status_first_response_facts_and_reassignment_keep_the_counters_i
         assert_in_step()
         change_status(e4, "lost", "Chose Malmö", admin)
         assert_in_step()
-        closings = {(row[2], row[3], row[4]): row[5] for row in stored(counters.CLOSINGS)}
+        closings = {(row[1], row[4], row[2]): row[5] for row in stored(counters.CLOSINGS)}
         assert closings[("lost", world["b"], "Chose Malmö")] == 1
         change_status(e4, "meeting", "", admin)  # reopened: the closing goes
         assert_in_step()
-        assert not any(row[4] == "Chose Malmö" for row in stored(counters.CLOSINGS))
+        assert not any(row[2] == "Chose Malmö" for row in stored(counters.CLOSINGS))
         db.session.execute(sa.delete(Enquiry).where(Enquiry.reference == world["e5"]))  # by hand
         db.session.commit()
         assert_in_step()
@@ -134,7 +134,7 @@ def test_a_period_is_exact_at_any_edges(app, make_user):
                         assert got == expected, (counter.table, first, last, now, scope)
                         if counter is counters.HOURS:  # the percentiles the database ranks
                             histograms = {}
-                            for (month, _, hours), (n,) in expected.items():
+                            for (month, hours, _), (n,) in expected.items():
                                 histograms.setdefault(month, {}).setdefault(hours, 0)
                                 histograms[month][hours] += n
                             assert counters.percentiles(scope, start, end, now) == {
