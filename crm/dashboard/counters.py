@@ -311,11 +311,12 @@ def cells(counter, scope, start, end, now=None, keep=None, where=""):
     totals = {}
 
     def add(rows, sign):
+        width = len(keep)
         for row in rows:
-            key = tuple(_plain(v) for v in row[:len(keep)])
-            sums = totals.setdefault(key, [0] * len(measures))
-            for i, value in enumerate(row[len(keep):]):
-                sums[i] += sign * int(value or 0)
+            key = tuple(map(_plain, row[:width]))
+            values = [sign * int(v or 0) for v in row[width:]]
+            old = totals.get(key)
+            totals[key] = values if old is None else [a + b for a, b in zip(old, values, strict=True)]
 
     if hi > lo:
         params = {"lo": lo, "hi": hi}
