@@ -200,12 +200,18 @@ def _group_by(counter, dialect, where="", keep=None):
 
 
 def rebuild_statements(dialect):
-    """Every counter again from `enquiries`: what the triggers would have made."""
+    """Every counter again from `enquiries`: what the triggers would have made. The totals are
+    the month counter summed over months and sources (one pass over `enquiries` fewer)."""
     statements = []
     for c in COUNTERS:
         columns = ", ".join(name for name, _ in c.keys("", dialect) + c.measures(""))
+        source = _group_by(c, dialect)
+        if c is TOTALS:
+            keys = ", ".join(name for name, _ in c.keys("", dialect))
+            sums = ", ".join(f"sum({name})" for name, _ in c.measures(""))
+            source = f"SELECT {keys}, {sums} FROM {MONTHS.table} GROUP BY {keys}"  # noqa: S608 (our names)
         statements += [f"DELETE FROM {c.table}",  # noqa: S608 (our names)
-                       f"INSERT INTO {c.table} ({columns}) {_group_by(c, dialect)}"]
+                       f"INSERT INTO {c.table} ({columns}) {source}"]
     return statements
 
 
