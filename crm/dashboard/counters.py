@@ -74,7 +74,7 @@ class Counter:
         # the figures group by: SQLite reads a period's rows in that order and sums as it goes.
         if self.table == "dashboard_months":
             return [("month", _month(f"{r}created_at", dialect)), ("status", f"{r}status"),
-                    ("source", f"{r}source"), ("sector", f"{r}sector"), assignee]
+                    ("sector", f"{r}sector"), ("source", f"{r}source"), assignee]
         if self.table == "dashboard_weeks":
             return [("week", _week(f"{r}created_at", dialect)), ("sector", f"{r}sector"), assignee]
         if self.table == "dashboard_response_hours":

@@ -38,8 +38,8 @@ class MonthCount(_Sums, db.Model):
 
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     status: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
-    source: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     sector: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     assignee_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     answered: Mapped[int] = mapped_column(sa.BigInteger, default=0)

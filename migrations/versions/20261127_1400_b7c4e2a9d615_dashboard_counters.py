@@ -36,8 +36,8 @@ def upgrade():
         'dashboard_months',
         sa.Column('month', sa.Date(), nullable=False),
         sa.Column('status', sa.String(length=12), nullable=False),
-        sa.Column('source', sa.String(length=10), nullable=False),
         sa.Column('sector', sa.String(length=20), nullable=False),
+        sa.Column('source', sa.String(length=10), nullable=False),
         sa.Column('assignee_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('n', sa.BigInteger(), nullable=False),
         sa.Column('answered', sa.BigInteger(), nullable=False),
@@ -45,7 +45,7 @@ def upgrade():
         sa.Column('answered_late', sa.BigInteger(), nullable=False),
         sa.Column('unanswered_due', sa.BigInteger(), nullable=False),
         *_sums(),
-        sa.PrimaryKeyConstraint('month', 'status', 'source', 'sector', 'assignee_id',
+        sa.PrimaryKeyConstraint('month', 'status', 'sector', 'source', 'assignee_id',
                                 name=op.f('pk_dashboard_months')),
         sqlite_with_rowid=False,
     )

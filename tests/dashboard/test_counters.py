@@ -53,7 +53,7 @@ def test_insert_status_first_response_facts_and_reassignment_keep_the_counters_i
 
     with app.app_context():
         assert_in_step()
-        months = {(row[0], row[3], row[1], row[4]): row[5] for row in stored(counters.MONTHS)}
+        months = {(row[0], row[2], row[1], row[4]): row[5] for row in stored(counters.MONTHS)}
         assert months[("2026-01-01", "medtech", "won", world["a"])] == 1
         assert months[("2026-02-01", "pharma", "new", 0)] == 1  # unassigned: 0
         admin = db.session.get(User, make_user(role="admin"))
