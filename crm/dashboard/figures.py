@@ -158,9 +158,12 @@ def workload(scope, today, now):
         if status in OPEN_STATUSES:
             row = result.setdefault(assignee or None, {"open": 0, "overdue": 0, "late": 0})
             row["open"] += sums[0]
-    # The status through coalesce(): no status index can serve it, so that the database reads
-    # the follow-up index alone (it holds status and assignee) rather than every open enquiry.
-    open_ = sa.and_(on_enquiries(scope), sa.func.coalesce(Enquiry.status, "").in_(OPEN_STATUSES))
+    # Status and assignee through coalesce(): no index on either can serve them, so that the
+    # database reads the follow-up index alone (it holds both) rather than every open enquiry
+    # or every enquiry of the manager.
+    open_ = sa.func.coalesce(Enquiry.status, "").in_(OPEN_STATUSES)
+    if scope.assignees is not None:
+        open_ = sa.and_(open_, sa.func.coalesce(Enquiry.assignee_id, UNASSIGNED).in_(scope.assignees))
     for assignee, n in db.session.execute(
             sa.select(Enquiry.assignee_id, sa.func.count())
             .where(open_, Enquiry.next_follow_up_on.is_not(None), Enquiry.next_follow_up_on < today)
