@@ -28,10 +28,11 @@ def post(client, url, **data):
 
 
 def test_the_list_shows_every_account(app, admin, make_user):
-    make_user(name="Helena Peyron", title="Senior Investment Manager")
+    make_user(name="Helena Peyron", title="Senior Investment Manager", languages=["en", "da"])
     page = admin[1].get("/admin/users")
     assert page.status_code == 200
     assert "Helena Peyron" in page.text and "Senior Investment Manager" in page.text
+    assert "Speaks EN, DA" in page.text
 
 
 def test_an_admin_edits_role_title_coverage_languages_and_away_date(app, admin, make_user):
