@@ -126,19 +126,27 @@ def _pg_cell(cell):
     return seconds + sa.case((micro == "000000", ""), else_="." + micro) + "Z"
 
 
-def _copy(connection, part):
-    query = part.select.with_only_columns(*map(_pg_cell, part.cells))
-    if part.key is not None:
-        query = query.order_by(part.key)
+def _compiled(connection, query):
+    """(SQL for the driver, its parameters by name with SQLAlchemy's type processing applied,
+    the names in the order of the placeholders): compiled once, run through the driver's
+    cursor, so that SQLAlchemy's per-statement work is not repeated for every batch."""
     compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     processors = getattr(compiled, "_bind_processors", {})
     params = {name: processors[name](value) if name in processors else value
               for name, value in compiled.construct_params().items()}
+    return str(compiled), params, compiled.positiontup
+
+
+def _copy(connection, part):
+    query = part.select.with_only_columns(*map(_pg_cell, part.cells))
+    if part.key is not None:
+        query = query.order_by(part.key)
+    sql, params, _ = _compiled(connection, query)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         # Values merged client-side by psycopg (COPY takes no parameters); bytes as the server
         # sends them (a chunk may end inside a UTF-8 character).
-        with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
             for chunk in copy:
                 yield bytes(chunk)
     finally:
@@ -152,22 +160,22 @@ def _sqlite_cell(cell):
     """The cell as (printf format, arguments), unquoted; NULL is written as nothing."""
     column = cell.column
     if cell.kind == "text":
-        # Letters, digits and anything past ASCII cannot start a formula: two comparisons
-        # decide for almost every cell, without a function call.
+        # Letters, digits and anything past ASCII cannot start a formula: comparisons decide
+        # for almost every cell (unicode() only for the rest), the cheapest test SQLite has.
         return "%s", [sa.case(
-            (sa.or_(column >= "A", sa.and_(column >= "0", column < ":")), column),
-            (sa.func.unicode(column).in_(_FORMULA_CODES), sa.literal("'") + column),
+            (sa.and_(column < "A", sa.or_(column < "0", column >= ":"),
+                     sa.func.unicode(column).in_(_FORMULA_CODES)), sa.literal("'") + column),
             else_=column,
         )]
     if cell.kind == "plain":
         return "%s", [column]
-    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC, crm.core.db.UTCDateTime): the date,
-    # a T, the time of day cut at the seconds, a Z. "%.*s" with the precision `present` (0 or
-    # 1) writes the T and the Z only for a value, with no CASE and no second printf.
-    time_of_day = sa.func.substr(column, 12)
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC, crm.core.db.UTCDateTime): T for the
+    # space, cut at the seconds, a Z. "%.*s" with the precision `present` (0 or 1) writes the
+    # Z only for a value, with no CASE and no second printf.
     present = sa.cast(column.is_not(None), sa.Integer)
     if cell.kind == "utc":
-        return "%.10s%.*s%.8s%.*s", [column, present, "T", time_of_day, present, "Z"]
+        return "%.19s%.*s", [sa.func.replace(column, " ", "T"), present, "Z"]
+    time_of_day = sa.func.substr(column, 12)
     return "%s", [sa.case(  # with the microseconds when there are any, as isoformat() writes
         (column.is_(None), sa.null()),
         (sa.func.substr(column, 20).in_(("", ".000000")),
@@ -198,16 +206,18 @@ def _line(cells, cell_sql):
     return sa.func.printf(",".join(forms), *args)
 
 
-def _batch_query(part, line, after, batch, upto=None):
-    """(last key, rows, the rows' lines joined by CRLF as bytes) of the next batch."""
+def _batch_query(part, line, batch, *, after, upto):
+    """SQL: (last key, rows, the rows' lines joined by CRLF as bytes) of a batch: the next
+    `batch` rows after the bind parameter `after` (when `after`), or, read again (`upto`),
+    those up to the key `upto` (the same range as the first reading)."""
     rows = part.select.with_only_columns(
         (part.key if part.key is not None else sa.literal(0)).label("k"), line.label("line"))
     if part.key is not None:
         rows = rows.order_by(part.key)
-        if after is not None:
-            rows = rows.where(part.key > after)
-        # A batch read again (upto) is the same range of keys as the first reading.
-        rows = rows.where(part.key <= upto) if upto is not None else rows.limit(batch)
+        if after:
+            rows = rows.where(part.key > sa.bindparam("after", None, type_=part.key.type))
+        upto_key = sa.bindparam("upto", None, type_=part.key.type)
+        rows = rows.where(part.key <= upto_key) if upto else rows.limit(batch)
     rows = rows.subquery()
     # The subquery's ORDER BY and LIMIT keep it from being flattened into the aggregate, so
     # group_concat receives the rows in key order.
@@ -216,30 +226,42 @@ def _batch_query(part, line, after, batch, upto=None):
 
 
 def _exact(data, rows, columns):
-    """True when no cell of these `rows` lines holds a character that needs quoting."""
-    return (data.count(b",") == (columns - 1) * rows and data.count(b"\n") == rows - 1
-            and data.count(b"\r") == rows - 1 and b'"' not in data)
+    """True when no cell of these `rows` lines holds a character that needs quoting: the
+    lines' commas, CRs and LFs are the separators, and nothing else (one pass over the bytes)."""
+    separators = (columns - 1) * rows + 2 * (rows - 1)
+    return b'"' not in data and len(data) - len(data.translate(None, b",\r\n")) == separators
 
 
 def _sqlite_batches(connection, part, batch):
-    fast = _line(part.cells, _sqlite_cell)
-    careful = _line(part.cells, _quoted)
+    lines = {"fast": _line(part.cells, _sqlite_cell), "careful": _line(part.cells, _quoted)}
+    statements = {}
+
+    def read(kind, after, upto=None):
+        shape = (kind, after is not None, upto is not None)
+        if shape not in statements:
+            statements[shape] = _compiled(connection, _batch_query(
+                part, lines[kind], batch, after=shape[1], upto=shape[2]))
+        sql, params, names = statements[shape]
+        values = {**params, "after": after, "upto": upto}
+        return cursor.execute(sql, [values[name] for name in names]).fetchone()
+
     columns = len(part.cells)
-    after = None
-    while True:
-        last, rows, data = connection.execute(_batch_query(part, fast, after, batch)).one()
-        if not rows:
-            connection.rollback()
-            return
-        if not _exact(data, rows, columns):
-            upto = last if part.key is not None else None
-            last, rows, data = connection.execute(
-                _batch_query(part, careful, after, batch, upto=upto)).one()
-        connection.rollback()  # each batch is one short read: no snapshot held between them
-        yield data + b"\r\n"
-        if part.key is None:
-            return
-        after = last
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        after = None
+        while True:
+            last, rows, data = read("fast", after)
+            if rows and not _exact(data, rows, columns):
+                last, rows, data = read("careful", after, upto=last if part.key is not None else None)
+            connection.rollback()  # each batch is one short read: no snapshot held between them
+            if not rows:
+                return
+            yield data + b"\r\n"
+            if part.key is None:
+                return
+            after = last
+    finally:
+        cursor.close()
 
 
 @contextlib.contextmanager
