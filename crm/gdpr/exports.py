@@ -10,10 +10,10 @@ export is a header and one or more `Part`s, each a query whose cells are typed (
   SQLite (`printf` per row, formula cells neutralised with comparisons, timestamps cut from the
   stored text) and joined by `group_concat`, cast to a BLOB so that the driver hands over the
   UTF-8 bytes as they are. Looking for the characters that force CSV quoting costs SQLite more
-  than the rest of the line together, so the batch is checked in Python instead, where a byte
-  count is a memchr: when it holds exactly (columns − 1) × rows commas, rows − 1 CRs and LFs
-  and no double quote, no cell contains any of them and the lines are exact. Otherwise the
-  same rows are read again with every cell quoted where needed (as `csv.writer` does).
+  than the rest of the line together, so the batch is checked in Python instead, in one C pass
+  over the bytes: when it holds exactly (columns − 1) × rows commas, rows − 1 CRs and LFs and
+  no double quote, no cell contains any of them and the lines are exact. Otherwise the same
+  rows are read again with every cell quoted where needed (as `csv.writer` does).
 
 The bytes differ from `csv.writer`'s only where a CSV parser does not see a difference
 (PostgreSQL ends lines with LF and writes an empty string as `""`). docs/performance.md has the
