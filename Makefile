@@ -57,9 +57,12 @@ worker: install
 lint: install-dev
 	$(BIN)/ruff check .
 
+# Two pytest processes (pytest-xdist): many tests wait on PostgreSQL, SMTP, Chromium or a child
+# process, so two share the cores well; each builds its own SQLite file and PostgreSQL database.
+TEST_PROCESSES ?= 2
 test: install-dev
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 # The main pages as PNGs in docs/screenshots/ (Chromium, SQLite, demo-free test data).
 screenshots: install-dev

@@ -76,3 +76,32 @@ def test_sqlite_runs_with_wal_foreign_keys_and_secure_delete(app):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_a_migration_that_recreates_a_table_keeps_the_rows_that_point_at_it(make_app, fresh_database_url):
+    """On SQLite, batch mode copies a table, drops it and renames the copy; with foreign keys on,
+    that DROP would delete (or null) every row pointing at it. Here: the downgrade of the 2FA
+    migration recreates `users`; the manager's rule and session must still be there."""
+    from crm.assignment.models import AssignmentRule
+    from crm.staff.services import create_user
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_url)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        user = create_user(email="helena@investinaalborg.example", name="Helena Peyron", role="manager",
+                           password="correct horse battery staple")
+        user_id = user.id
+        db.session.add(AssignmentRule(user_id=user_id, sectors=["medtech"], priority=1))
+        db.session.commit()
+        db.session.remove()
+        downgrade(directory=MIGRATIONS, revision="912c92c6e418")  # through 263d082bc6ae's batch
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM users").scalar() == 1
+            assert conn.exec_driver_sql("SELECT user_id FROM assignment_rules").scalars().all() == [user_id]
+            if conn.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM assignment_rules").scalar() == 1
+        db.session.remove()
+        db.engine.dispose()

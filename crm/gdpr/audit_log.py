@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from crm.core.audit import AuditLog
 from crm.core.params import parse_int
 from crm.extensions import db
+from crm.gdpr.exports import Part, csv_stream, plain, text, utc
 from crm.staff.models import User
 
 PAGE_SIZE = 50
@@ -106,18 +107,13 @@ def audit_page(filters, per_page=PAGE_SIZE):
     return rows, (rows[-1].id if more else None)
 
 
-def audit_rows(filters, batch=2000):
-    """Every matching entry, oldest first, in keyset batches (for audit.csv)."""
-    last = 0
-    while True:
-        rows = db.session.execute(
-            _select(filters).where(AuditLog.id > last).order_by(AuditLog.id).limit(batch)
-        ).all()
-        db.session.rollback()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].id
+def audit_log_csv(filters):
+    """Every matching entry as streamed CSV bytes, oldest first (for audit.csv)."""
+    part = Part(select=_select(filters), key=AuditLog.id, cells=(
+        plain(AuditLog.id), utc(AuditLog.created_at, precise=True), plain(AuditLog.actor_id),
+        text(User.name), text(AuditLog.action), text(AuditLog.target_type),
+        text(AuditLog.target_id), text(AuditLog.ip_address)))
+    return csv_stream(CSV_HEADER, part)
 
 
 def audit_actors():

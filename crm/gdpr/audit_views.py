@@ -3,14 +3,12 @@
 from flask import Blueprint, abort, render_template, request
 
 from crm.gdpr.audit_log import (
-    CSV_HEADER,
     AuditFilters,
     AuditFiltersInvalid,
     audit_actors,
+    audit_log_csv,
     audit_page,
-    audit_rows,
 )
-from crm.gdpr.exports import csv_lines
 from crm.gdpr.web import audit_use, csv_download
 from crm.staff.access import admin_required
 
@@ -39,4 +37,4 @@ def index():
 def audit_csv():
     filters = _filters()
     audit_use("audit.exported")
-    return csv_download(csv_lines(CSV_HEADER, audit_rows(filters)), "audit.csv")
+    return csv_download(audit_log_csv(filters), "audit.csv")

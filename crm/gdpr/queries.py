@@ -15,15 +15,18 @@ def subject_summary(email):
     tombstone = db.session.scalar(
         sa.select(ErasureTombstone).where(ErasureTombstone.email_hmac == email_hmac(email))
     )
-    references, consents = [], []
+    enquiries, consents = [], []
     if contact is not None:
-        references = db.session.scalars(
-            sa.select(Enquiry.reference).where(Enquiry.contact_id == contact.id).order_by(Enquiry.id)
+        enquiries = db.session.execute(
+            sa.select(Enquiry.id, Enquiry.reference).where(Enquiry.contact_id == contact.id)
+            .order_by(Enquiry.id)
         ).all()
         consents = db.session.scalars(
             sa.select(Consent).where(Consent.contact_id == contact.id).order_by(Consent.id)
         ).all()
-    return {"email": email, "contact": contact, "references": references, "consents": consents,
+    # (id, reference) of each enquiry: the page links each to its audit entries (who looked).
+    return {"email": email, "contact": contact, "enquiries": enquiries,
+            "references": [reference for _, reference in enquiries], "consents": consents,
             "tombstone": tombstone}
 
 

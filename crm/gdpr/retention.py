@@ -4,41 +4,31 @@
   SPAM_DAYS, are erased: anonymised like an erasure (their figures stay, so landed investments
   keep their jobs and capex); a person none of whose enquiries is left is erased entirely,
   with a tombstone (reason "retention").
-- Sent emails after CRM_OUTBOX_RETENTION_DAYS (the outbox's own purge).
+- Sent emails after CRM_OUTBOX_RETENTION_DAYS (the outbox's own purge), and cancelled ones
+  (the recipient withdrew consent) that long after they were queued.
 - Audit entries after AUDIT_YEARS: the only path that deletes from the audit log.
 
 Idempotent: what was erased is no longer due, so a second run finds nothing.
 """
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from crm.core.audit import AuditLog, record_audit
-from crm.core.db import utcnow
+from crm.core.db import UTCDateTime, utcnow
 from crm.enquiries.models import CLOSED_STATUSES, Contact, Enquiry
 from crm.extensions import db
 from crm.gdpr.erasure import anonymise_enquiry, erase_subject, scrub_database_files
+from crm.gdpr.exports import Part, csv_stream, plain, plus_days, text, utc
 from crm.gdpr.models import PurgeRun
 from crm.gdpr.subjects import ANONYMOUS_EMAIL, anonymous_contact
 from crm.notifications.models import OutboxMessage
-from crm.notifications.services import purge_sent_messages
+from crm.notifications.services import expired_messages, purge_sent_messages
 
 SPAM_DAYS = 30
 AUDIT_DAYS = 5 * 365 + 1  # five years, leap day included
-
-
-@dataclass(frozen=True)
-class Due:
-    """One record and when retention erases it."""
-
-    record_type: str
-    record: str
-    status: str
-    last_activity_at: object
-    due_at: object
 
 
 def _periods():
@@ -65,43 +55,42 @@ def due_enquiries(now):
     return [(row.id, row.reference, row.email) for row in db.session.execute(query)]
 
 
-def retention_schedule(now=None, batch=2000):
-    """Every record retention will erase, with its due date, in keyset batches (for the CSV)."""
+RETENTION_CSV_HEADER = ("record_type", "record", "status", "last_activity_at", "due_at", "due_now")
+
+
+def retention_csv(now=None):
+    """Every record retention will erase, with its due date, as streamed CSV bytes
+    (retention.csv): identified closed enquiries, then sent and cancelled mail, then one line
+    for the audit log (large and uniform: its oldest entry says when the next ones fall due)."""
     now = now or utcnow()
-    keep, spam, outbox_days, audit_days = _periods()
-    last = 0
-    while True:
-        rows = db.session.execute(
-            _identified_enquiries().where(Enquiry.id > last).order_by(Enquiry.id).limit(batch)
-        ).all()
-        db.session.rollback()
-        if not rows:
-            break
-        for row in rows:
-            period = min(keep, spam) if row.status == "spam" else keep
-            yield Due("enquiry", row.reference, row.status, row.last_activity_at,
-                      row.last_activity_at + period)
-        last = rows[-1].id
-    last = 0
-    while True:
-        rows = db.session.execute(
-            sa.select(OutboxMessage.id, OutboxMessage.sent_at)
-            .where(OutboxMessage.status == "sent", OutboxMessage.id > last)
-            .order_by(OutboxMessage.id).limit(batch)
-        ).all()
-        db.session.rollback()
-        if not rows:
-            break
-        for row in rows:
-            yield Due("outbox_message", str(row.id), "sent", row.sent_at, row.sent_at + outbox_days)
-        last = rows[-1].id
-    # The audit log is large and uniform: its oldest entry says when the next ones fall due.
-    oldest, entries = db.session.execute(
-        sa.select(sa.func.min(AuditLog.created_at), sa.func.count())).one()
-    if oldest is not None:
-        if not isinstance(oldest, datetime):  # an aggregate on SQLite skips the column's type
-            oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
-        yield Due("audit_log", f"{entries} entries, oldest first", "", oldest, oldest + audit_days)
+    keep, spam, outbox_days, audit_days = (p.days for p in _periods())
+
+    def schedule(record_type, record, status, last_activity, days):
+        due = plus_days(last_activity, days)
+        due_now = sa.case((due <= sa.literal(now, UTCDateTime()), "yes"), else_="no")
+        return (plain(sa.literal(record_type)), record, status, utc(last_activity, precise=True),
+                utc(due, precise=True), plain(due_now))
+
+    enquiries = Part(
+        select=_identified_enquiries(), key=Enquiry.id,
+        cells=schedule("enquiry", text(Enquiry.reference), text(Enquiry.status),
+                       Enquiry.last_activity_at,
+                       sa.case((Enquiry.status == "spam", min(keep, spam)), else_=keep)))
+    sent_at = sa.type_coerce(sa.func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at),
+                             UTCDateTime())
+    mail = Part(
+        select=sa.select(OutboxMessage.id).where(OutboxMessage.status.in_(("sent", "cancelled"))),
+        key=OutboxMessage.id,
+        cells=schedule("outbox_message", plain(OutboxMessage.id), text(OutboxMessage.status),
+                       sent_at, outbox_days))
+    summary = sa.select(sa.func.count().label("entries"),
+                        sa.func.min(AuditLog.created_at).label("oldest")).subquery()
+    audit = Part(
+        select=sa.select(summary.c.entries).where(summary.c.entries > 0), key=None,
+        cells=schedule("audit_log", text(sa.cast(summary.c.entries, sa.String) + " entries, oldest first"),
+                       plain(sa.literal("")), sa.type_coerce(summary.c.oldest, UTCDateTime()),
+                       audit_days))
+    return csv_stream(RETENTION_CSV_HEADER, enquiries, mail, audit)
 
 
 def purge_expired(*, dry_run=False, clock=utcnow):
@@ -115,7 +104,7 @@ def purge_expired(*, dry_run=False, clock=utcnow):
     audit_due = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)
                                   .where(AuditLog.created_at < now - audit_days))
     outbox_due = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status == "sent", OutboxMessage.sent_at < now - outbox_days))
+        expired_messages(now - outbox_days)))
     counts = {"enquiries": len(due), "people": 0, "sent_emails": outbox_due, "audit_entries": audit_due}
     if dry_run:
         run = PurgeRun(started_at=now, finished_at=now, dry_run=True,

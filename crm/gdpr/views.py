@@ -23,7 +23,7 @@ from crm.core.db import utcnow
 from crm.core.security import client_address
 from crm.gdpr import log_redaction
 from crm.gdpr.erasure import erase_subject
-from crm.gdpr.exports import consent_csv, csv_lines
+from crm.gdpr.exports import consent_csv
 from crm.gdpr.forms import ConfirmForm, EraseForm, ProcessingForm, RequestForm
 from crm.gdpr.processing import processing_record, update_processing_section
 from crm.gdpr.queries import consent_summary, last_purge_runs, subject_summary
@@ -34,7 +34,7 @@ from crm.gdpr.requests import (
     open_and_recent_requests,
     requests_for,
 )
-from crm.gdpr.retention import retention_schedule
+from crm.gdpr.retention import retention_csv as retention_schedule_csv
 from crm.gdpr.services import export_subject
 from crm.gdpr.web import audit_use, csv_download
 from crm.staff.access import admin_required
@@ -128,11 +128,7 @@ def consents_csv():
 @admin_required
 def retention_csv():
     audit_use("gdpr.retention_exported")
-    now = utcnow()
-    rows = ((d.record_type, d.record, d.status, d.last_activity_at, d.due_at,
-             "yes" if d.due_at <= now else "no") for d in retention_schedule(now))
-    return csv_download(csv_lines(("record_type", "record", "status", "last_activity_at", "due_at",
-                                "due_now"), rows), "retention.csv")
+    return csv_download(retention_schedule_csv(), "retention.csv")
 
 
 @bp.get("/subject.json")

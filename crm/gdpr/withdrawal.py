@@ -3,8 +3,9 @@
 The link carries the enquiry's reference (or the contact's id) and a short keyed hash of the
 address, signed and timed by itsdangerous: no address in the URL (URLs end up in logs), and a
 link stops working once the person it was made for is erased, even if the address returns.
-After withdrawal no email goes to that person: queued mail is deleted, and `queue_email`
-skips them until they give consent again with a new enquiry.
+After withdrawal no email goes to that person: queued mail is deleted (mail a worker holds is
+marked cancelled, and the worker checks right before sending), and `queue_email` skips them
+until they give consent again with a new enquiry.
 """
 
 from datetime import timedelta
@@ -103,12 +104,19 @@ def withdraw_consent(contact, *, ip_address=None, clock=utcnow):
     for consent in consents:
         consent.withdrawn_at = now
     # Pending mail to them is deleted (it is personal data with no purpose left). A message a
-    # worker has already claimed may still go out within its lease.
+    # worker holds under its lease is marked cancelled instead: the worker reads the row again
+    # right before sending and leaves it (crm.notifications.worker.still_to_send).
+    to_them = sa.and_(OutboxMessage.status == "pending",
+                      sa.or_(OutboxMessage.contact_id == contact.id,
+                             sa.func.lower(OutboxMessage.recipient) == contact.email))
+    leased = sa.and_(OutboxMessage.claimed_until.is_not(None), OutboxMessage.claimed_until >= now)
     cancelled = db.session.execute(
-        sa.delete(OutboxMessage)
-        .where(OutboxMessage.status == "pending",
-               sa.or_(OutboxMessage.contact_id == contact.id,
-                      sa.func.lower(OutboxMessage.recipient) == contact.email))
+        sa.update(OutboxMessage).where(to_them, leased)
+        .values(status="cancelled", claimed_until=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    cancelled += db.session.execute(
+        sa.delete(OutboxMessage).where(to_them, ~leased)
         .execution_options(synchronize_session=False)
     ).rowcount
     for enquiry_id in db.session.scalars(sa.select(Enquiry.id).where(Enquiry.contact_id == contact.id)):

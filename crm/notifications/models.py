@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.core.db import UTCDateTime, utcnow
 from crm.extensions import db
 
-OUTBOX_STATUSES = ("pending", "sent", "dead")
+# cancelled: the recipient withdrew consent before the message went out (never sent).
+OUTBOX_STATUSES = ("pending", "sent", "dead", "cancelled")
 
 
 class OutboxMessage(db.Model):

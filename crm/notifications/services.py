@@ -105,8 +105,15 @@ def requeue_message(message_id, *, actor, ip_address=None, clock=utcnow):
     return message
 
 
+def expired_messages(cutoff):
+    """SQL: mail sent before `cutoff`, and cancelled mail (never sent) queued before it."""
+    return sa.or_(sa.and_(OutboxMessage.status == "sent", OutboxMessage.sent_at < cutoff),
+                  sa.and_(OutboxMessage.status == "cancelled", OutboxMessage.created_at < cutoff))
+
+
 def purge_sent_messages(older_than=None, *, clock=utcnow, chunk=1000):
-    """Delete sent messages older than `older_than` (default CRM_OUTBOX_RETENTION_DAYS).
+    """Delete sent messages older than `older_than` (default CRM_OUTBOX_RETENTION_DAYS), and
+    cancelled ones (the recipient withdrew consent) queued that long ago.
 
     Their bodies hold personal data that has served its purpose. Deletes in chunks, each in its
     own short transaction, so that a large backlog never locks the outbox for long; running it
@@ -115,21 +122,18 @@ def purge_sent_messages(older_than=None, *, clock=utcnow, chunk=1000):
     if older_than is None:
         older_than = timedelta(days=current_app.config["CRM_OUTBOX_RETENTION_DAYS"])
     cutoff = clock() - older_than
+    expired = expired_messages(cutoff)
     deleted = 0
     while True:
         ids = db.session.scalars(
-            sa.select(OutboxMessage.id)
-            .where(OutboxMessage.status == "sent", OutboxMessage.sent_at < cutoff)
-            .order_by(OutboxMessage.id)
-            .limit(chunk)
+            sa.select(OutboxMessage.id).where(expired).order_by(OutboxMessage.id).limit(chunk)
         ).all()
         if not ids:
             db.session.rollback()
             return deleted
         result = db.session.execute(
             sa.delete(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sent",
-                   OutboxMessage.sent_at < cutoff)
+            .where(OutboxMessage.id.in_(ids), expired)
             .execution_options(synchronize_session=False)
         )
         db.session.commit()

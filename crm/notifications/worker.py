@@ -10,6 +10,12 @@ lease (it was stopped in a debugger, its host froze) cannot overwrite what the n
 before each message the worker renews the lease when it is running short, and drops the rows
 it no longer owns instead of sending them.
 
+Right before each message goes to the SMTP server (or, without one, to the log) the worker
+reads its row once more: a message it no longer owns is dropped, and one whose recipient has
+withdrawn consent since it was queued is marked `cancelled` instead of sent (withdrawal cancels
+the rows that workers hold, and this check also catches a message queued in a transaction that
+raced the withdrawal).
+
 Each row is marked sent in its own commit right after the SMTP server accepted it. A crash
 between the two can repeat that one message, which then carries the same Message-ID header. We
 keep the per-message commit (rather than one commit per batch, which would be faster) because
@@ -18,6 +24,7 @@ a crash would otherwise repeat up to a whole batch; docs/performance.md shows it
 
 import contextlib
 import email.policy
+import functools
 import random
 import signal
 import smtplib
@@ -271,6 +278,55 @@ def sent_marks():
         yield connection
 
 
+def _withdrawn_recipient():
+    """SQL: the row is mail to a prospect (its contact is the recipient) every one of whose
+    consents is withdrawn (the rule of crm.gdpr.withdrawal.consent_withdrawn)."""
+    from crm.enquiries.models import Consent, Contact
+
+    def consents(withdrawn):
+        return sa.exists().where(
+            Consent.contact_id == OutboxMessage.contact_id,
+            Consent.withdrawn_at.is_not(None) if withdrawn else Consent.withdrawn_at.is_(None))
+
+    to_contact = sa.exists().where(Contact.id == OutboxMessage.contact_id,
+                                   Contact.email == sa.func.lower(OutboxMessage.recipient))
+    return sa.and_(OutboxMessage.contact_id.is_not(None), to_contact, consents(True),
+                   ~consents(False))
+
+
+@functools.cache
+def _send_check():
+    # Three primary-key or indexed lookups (outbox id, contacts id, consents contact_id); built
+    # once, like _MARK_SENT, since it runs before every message.
+    return (sa.select(OutboxMessage.status, OutboxMessage.claimed_by,
+                      sa.case((_withdrawn_recipient(), True), else_=False))
+            .where(OutboxMessage.id == sa.bindparam("row_id")))
+
+
+def still_to_send(marks, batch, message):
+    """Read the row once more right before sending: True when it is still this worker's to send.
+
+    A row this worker no longer owns (another took it, or it was cancelled or deleted) is left
+    alone. A row whose recipient has withdrawn consent is marked `cancelled` and not sent.
+    One indexed read on the batch's autocommit connection; a write only to cancel.
+    """
+    row = marks.execute(_send_check(), {"row_id": message.id}).first()
+    marks.commit()
+    if row is None or row[0] != "pending" or row[1] != batch.token:
+        current_app.logger.warning("outbox message %s is no longer this worker's; not sent", message.id)
+        return False
+    if not row[2]:
+        return True
+    marks.execute(
+        sa.update(OutboxMessage.__table__)
+        .where(OutboxMessage.id == message.id, _owned_by(batch))
+        .values(status="cancelled", claimed_until=None, claimed_by=None)
+    )
+    marks.commit()
+    current_app.logger.info("outbox message %s cancelled: the recipient withdrew consent", message.id)
+    return False
+
+
 def mark_failed(batch, message, error, permanent=False, clock=utcnow):
     """Schedule the next attempt, or make the row dead: a 5xx, or 24 hours of failure."""
     now = clock()
@@ -370,6 +426,8 @@ def _send_all(connection, batch, marks, should_stop, clock):
         except Exception as error:  # the stored row cannot become an email: retrying cannot help
             mark_failed(batch, message, error, permanent=True, clock=clock)
             continue
+        if not still_to_send(marks, batch, message):
+            continue
         try:
             connection.send(mail_message)
         except Exception as error:
@@ -401,10 +459,13 @@ def _log_instead(batch, marks, should_stop, clock):
     # Logs never hold personal data: no address, subject or body here; admins read the message
     # at /admin/outbox/<id>.
     references = _references(batch.messages)
+    logged = 0
     for index, message in enumerate(batch.messages):
         if should_stop():
             release(batch, batch.messages[index:])
-            return index
+            return logged
+        if not still_to_send(marks, batch, message):
+            continue
         current_app.logger.info(
             "email not sent (no MAIL_SERVER; read it at /admin/outbox/%s) id=%s kind=%s "
             "reference=%s message_id=%s",
@@ -412,7 +473,8 @@ def _log_instead(batch, marks, should_stop, clock):
             message.message_id,
         )
         mark_sent(marks, message, clock)
-    return len(batch.messages)
+        logged += 1
+    return logged
 
 
 def run_once(limit=None, should_stop=_never, clock=utcnow):

@@ -47,7 +47,8 @@ def invite():
         try:
             user = invite_user(email=form.email.data, name=form.name.data, role=form.role.data,
                                title=form.title.data, sectors=form.sectors.data,
-                               topics=form.topics.data, actor=current_user, ip_address=client_address())
+                               topics=form.topics.data, languages=form.languages.data,
+                               actor=current_user, ip_address=client_address())
         except AccountInvalid as invalid:
             _apply_errors(form, invalid)
         else:
@@ -64,8 +65,9 @@ def edit(user_id):
     if form.validate_on_submit():
         try:
             update_user(user, role=form.role.data, title=form.title.data, sectors=form.sectors.data,
-                        topics=form.topics.data, away_until=form.away_until.data,
-                        actor=current_user, ip_address=client_address())
+                        topics=form.topics.data, languages=form.languages.data,
+                        away_until=form.away_until.data, actor=current_user,
+                        ip_address=client_address())
         except AccountInvalid as invalid:
             _apply_errors(form, invalid)
         except LastAdmin:

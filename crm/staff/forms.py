@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crm.enquiries.options import SECTORS, TOPICS, label
+from crm.enquiries.options import LANGUAGES, SECTORS, TOPICS, label
 from crm.staff.models import ROLES
 from crm.staff.passwords import MAX_LENGTH, MIN_LENGTH
 
@@ -76,6 +76,8 @@ class UserForm(FlaskForm):
     sectors = CheckboxesField("Sectors covered (none: all)",
                               choices=[SelectChoice(c, label(SECTORS, c)) for c in SECTORS])
     topics = CheckboxesField("Topics covered (none: all)", choices=[SelectChoice(c, label(TOPICS, c)) for c in TOPICS])
+    languages = CheckboxesField("Languages spoken (preferred for enquiries in them)",
+                                choices=[SelectChoice(c, label(LANGUAGES, c)) for c in LANGUAGES])
     away_until = DateField("Away until", validators=[Optional()])
 
 

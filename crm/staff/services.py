@@ -128,10 +128,13 @@ def _lock_active_admins():
     ))
 
 
-def update_user(user, *, role, title, sectors, topics, away_until, actor, ip_address=None):
-    """Change what an admin may change of an account; the last active admin keeps the role."""
+def update_user(user, *, role, title, sectors, topics, away_until, actor, languages=None,
+                ip_address=None):
+    """Change what an admin may change of an account; the last active admin keeps the role.
+    `languages=None` leaves the languages as they are."""
     errors = {}
-    clean = _check_account_fields(errors, role=role, title=title, sectors=sectors, topics=topics)
+    clean = _check_account_fields(errors, role=role, title=title, sectors=sectors, topics=topics,
+                                  languages=user.languages if languages is None else languages)
     if away_until is not None and not isinstance(away_until, date):
         errors["away_until"] = ["Give a date (YYYY-MM-DD)."]
     if errors:
@@ -142,6 +145,7 @@ def update_user(user, *, role, title, sectors, topics, away_until, actor, ip_add
     old_role = user.role
     user.role, user.title = role, clean["title"]
     user.sectors, user.topics, user.away_until = clean["sectors"], clean["topics"], away_until
+    user.languages = clean["languages"]
     if old_role != role:
         record_audit("user.role_changed", actor=actor, target_type="user", target_id=user.id,
                      ip_address=ip_address)

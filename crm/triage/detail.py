@@ -124,7 +124,8 @@ def _describe(activity, staff_names, mail):
             text += f": “{d['subject']}”"
         message = mail.get(d.get("outbox_id"))
         if message is not None:
-            text += {"pending": " (waiting to be sent)", "dead": " (could not be delivered)"}.get(
+            text += {"pending": " (waiting to be sent)", "dead": " (could not be delivered)",
+                     "cancelled": " (not sent: consent withdrawn)"}.get(
                 message.status, "")
         return text
     return kind.replace("_", " ").capitalize()

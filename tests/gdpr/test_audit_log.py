@@ -101,3 +101,19 @@ def test_audit_entries_never_name_a_person(app, admin_client, person, runner):
         assert action in actions
     text = repr(rows)
     assert PERSON["email"] not in text and "Quintessa" not in text
+
+
+def test_the_hub_answers_who_looked_at_a_persons_record(app, admin_client, make_user, login, person):
+    """The auditor's question: from the person on the hub to who opened their enquiry, and when."""
+    import html
+    import re
+
+    manager = app.test_client()
+    login(manager, make_user(role="admin", name="Helle Auditeret"))
+    assert manager.get(f"/staff/enquiries/{person}").status_code == 200
+    page = admin_client.get("/admin/gdpr", query_string={"email": PERSON["email"]}).text
+    links = [html.unescape(h) for h in re.findall(r'class="who-looked" href="([^"]+)"', page)]
+    assert len(links) == 2  # the enquiry's viewers, and the searches and exports of the person
+    viewers = admin_client.get(links[0]).text
+    assert "Helle Auditeret" in viewers and "<td>enquiry.viewed</td>" in viewers
+    assert "<td>gdpr.subject_searched</td>" in admin_client.get(links[1]).text

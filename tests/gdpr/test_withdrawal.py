@@ -100,6 +100,48 @@ def test_withdrawal_stops_mail_including_queued_mail(smtp_app, smtp_server):
     assert other
 
 
+def test_withdrawal_stops_a_message_a_worker_has_already_claimed(smtp_app, smtp_server):
+    from crm.notifications.worker import claim_batch, deliver
+
+    app = smtp_app
+    submit(app.test_client())
+    with app.app_context():
+        batch = claim_batch()  # the acknowledgement, leased to this worker
+    assert [m.recipient for m in batch.messages] == [PERSON["email"]]
+
+    withdraw(app.test_client(), ack_link(app))  # within the lease, before the worker sends
+
+    with app.app_context():
+        assert deliver(batch) == 0
+    assert smtp_server.messages == []
+    with app.app_context():
+        row = db.session.get(OutboxMessage, batch.messages[0].id)
+        assert (row.status, row.sent_at, row.claimed_by) == ("cancelled", None, None)
+
+
+def test_the_worker_cancels_mail_to_a_person_who_withdrew_after_it_was_queued(smtp_app, smtp_server):
+    """A message committed by a transaction that raced the withdrawal (queue_email had seen the
+    consent still given): the worker's check right before sending catches it."""
+    from crm.notifications.worker import drain
+
+    app = smtp_app
+    submit(app.test_client())
+    submit(app.test_client(), email="other@example.com", name="Olav", phone="+45 11 11 11 11")
+    withdraw(app.test_client(), ack_link(app))
+    with app.app_context():
+        contact = db.session.scalar(sa.select(Contact).where(Contact.email == PERSON["email"]))
+        late = OutboxMessage(message_id="<late@test>", kind="enquiry_reply", recipient=contact.email,
+                             contact=contact, subject="Re: your enquiry", text="t", html="<p>t</p>")
+        db.session.add(late)
+        db.session.commit()
+        late_id = late.id
+        drain()
+    recipients = [to for m in smtp_server.messages for to in m["to"]]
+    assert recipients == ["other@example.com"]
+    with app.app_context():
+        assert db.session.get(OutboxMessage, late_id).status == "cancelled"
+
+
 def test_the_register_and_the_enquiry_page_show_the_withdrawal(app, admin_client, person):
     path = ack_link(app)
     withdraw(app.test_client(), path)

@@ -59,3 +59,13 @@ def test_the_long_running_worker_purges_when_it_starts(app):
         worker.run()
     assert not set(rows["expired"]) & {r.id for r in outbox(app)}
     assert len(outbox(app)) == 3
+
+
+def test_cancelled_messages_are_purged_like_sent_ones_counted_from_when_they_were_queued(app):
+    now = utcnow()
+    old = add_messages(app, 2, status="cancelled", created_at=now - timedelta(days=31))
+    recent = add_messages(app, 1, status="cancelled", created_at=now - timedelta(days=29))
+    with app.app_context():
+        assert purge_sent_messages() == 2
+    assert {r.id for r in outbox(app)} == set(recent)
+    assert not set(old) & {r.id for r in outbox(app)}

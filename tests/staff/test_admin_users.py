@@ -20,7 +20,7 @@ def admin(app, make_user, login):
 def state(app, user_id):
     with app.app_context():
         u = db.session.get(User, user_id)
-        return u.role, u.active, u.title, u.sectors, u.topics, u.away_until
+        return u.role, u.active, u.title, u.sectors, u.topics, u.away_until, u.languages
 
 
 def post(client, url, **data):
@@ -28,20 +28,24 @@ def post(client, url, **data):
 
 
 def test_the_list_shows_every_account(app, admin, make_user):
-    make_user(name="Helena Peyron", title="Senior Investment Manager")
+    make_user(name="Helena Peyron", title="Senior Investment Manager", languages=["en", "da"])
     page = admin[1].get("/admin/users")
     assert page.status_code == 200
     assert "Helena Peyron" in page.text and "Senior Investment Manager" in page.text
+    assert "Speaks EN, DA" in page.text
 
 
-def test_an_admin_edits_role_title_coverage_and_away_date(app, admin, make_user):
+def test_an_admin_edits_role_title_coverage_languages_and_away_date(app, admin, make_user):
     manager = make_user()
+    form = admin[1].get(f"/admin/users/{manager}")
+    assert 'name="languages" type="checkbox" value="da"' in form.text
     response = post(admin[1], f"/admin/users/{manager}", role="admin", title="Head of Medtech",
-                    sectors=["medtech", "healthit"], topics=["clinical_trials"], away_until="2027-01-15")
+                    sectors=["medtech", "healthit"], topics=["clinical_trials"], languages=["da"],
+                    away_until="2027-01-15")
     assert response.status_code == 303
-    role, active, title, sectors, topics, away = state(app, manager)
-    assert (role, title, sectors, topics, str(away)) == ("admin", "Head of Medtech", ["medtech", "healthit"],
-                                                         ["clinical_trials"], "2027-01-15")
+    role, active, title, sectors, topics, away, languages = state(app, manager)
+    assert (role, title, sectors, topics, str(away), languages) == (
+        "admin", "Head of Medtech", ["medtech", "healthit"], ["clinical_trials"], "2027-01-15", ["da"])
     assert audit_actions(app)[-2:] == ["user.role_changed", "user.updated"]
 
 
@@ -49,6 +53,7 @@ def test_an_admin_edits_role_title_coverage_and_away_date(app, admin, make_user)
     {"role": "superuser"},
     {"role": "manager", "sectors": ["medtech", "mining"]},
     {"role": "manager", "topics": ["<script>"]},
+    {"role": "manager", "languages": ["da", "klingon"]},
     {"role": "manager", "away_until": "next week"},
     {"role": "manager", "title": "x" * 201},
 ])
@@ -64,6 +69,7 @@ def test_bad_edits_change_nothing(app, admin, make_user, data):
     {"email": "manager@investinaalborg.example", "name": "", "role": "manager"},
     {"email": "new@investinaalborg.example", "name": "X", "role": "root"},
     {"email": "new@investinaalborg.example", "name": "X", "role": "manager", "sectors": ["oil"]},
+    {"email": "new@investinaalborg.example", "name": "X", "role": "manager", "languages": ["xx"]},
     {"email": "ADMIN1@investinaalborg.example", "name": "Duplicate", "role": "manager"},
 ])
 def test_bad_invitations_store_and_send_nothing(app, admin, data):

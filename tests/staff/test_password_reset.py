@@ -167,12 +167,13 @@ def test_an_admin_invites_a_person_who_sets_a_password_and_logs_in(app, make_use
     response = admin.post("/admin/users/invite", data={
         "email": "New.Person@investinaalborg.example", "name": "New Person", "title": "Investment Manager",
         "role": "manager", "sectors": ["medtech", "robotics"], "topics": ["talent"],
-        "csrf_token": csrf_token(admin, "/admin/users/invite")})
+        "languages": ["en", "da"], "csrf_token": csrf_token(admin, "/admin/users/invite")})
     assert response.status_code == 303
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == "new.person@investinaalborg.example"))
         assert (user.password_hash, user.role) == (None, "manager")
-        assert (user.sectors, user.topics) == (["medtech", "robotics"], ["talent"])
+        assert (user.sectors, user.topics, user.languages) == (["medtech", "robotics"], ["talent"],
+                                                               ["en", "da"])
     subject, recipient, path = mailed_link(app, "staff_invite")
     assert recipient == "new.person@investinaalborg.example" and path.startswith("/password/set/")
     person = app.test_client()
