@@ -1,7 +1,7 @@
 """The dashboard's counters: sums over `enquiries`, kept in step by database triggers.
 
 Each table is a function of the rows of `enquiries` (crm/dashboard/counters.py says which
-columns make its key and what it sums); the triggers of migration 20261127_1400 add a row's
+columns make its key and what it sums); the triggers of migration 20261127_1600 add a row's
 contribution on insert, take it away on delete, and move it on an update of a column it
 depends on, in the same transaction as the change, whoever writes. An erased enquiry stays
 (anonymised, crm/gdpr/erasure.py), so its figures stay too. `assignee_id` is 0 for

@@ -19,7 +19,7 @@ from tests.dashboard.conftest import NOW, PERIOD, add, at
 from tests.helpers import make_enquiry
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "migrations")
-BEFORE_COUNTERS = "a4f2c8e61d35"
+BEFORE_COUNTERS = "b3e5d7f9a1c2"
 
 
 def _rows(query):

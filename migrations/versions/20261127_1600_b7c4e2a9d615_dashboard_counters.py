@@ -11,8 +11,8 @@ the models (SQLite drops a table's triggers when a batch migration recreates `en
 create them again after such a migration).
 
 Revision ID: b7c4e2a9d615
-Revises: a4f2c8e61d35
-Create Date: 2026-11-27 14:00:00
+Revises: b3e5d7f9a1c2
+Create Date: 2026-11-27 16:00:00
 
 """
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from alembic import op
 from crm.dashboard import counters
 
 revision = 'b7c4e2a9d615'
-down_revision = 'a4f2c8e61d35'
+down_revision = 'b3e5d7f9a1c2'
 branch_labels = None
 depends_on = None
 
