@@ -30,9 +30,10 @@ def render_email(template, language="en", **context):
         # Straight from the compiled templates, not render_template: mail renders the same in
         # a request, a command or the worker, without the request's context processors (a
         # submission renders two or three emails; they were a tenth of its time).
-        subject_ctx = text_template.new_context(context)
-        subject = "".join(text_template.blocks["subject"](subject_ctx))
-        text = text_template.render(context)
+        # One context for the subject block and the text (what Template.render builds anyway).
+        text_ctx = text_template.new_context(context)
+        subject = "".join(text_template.blocks["subject"](text_ctx))
+        text = "".join(text_template.root_render_func(text_ctx))
         html = html_template.render(context)
         return " ".join(subject.split()), text, html
     raise TemplateNotFound(f"emails/{template}")
