@@ -97,19 +97,35 @@ try:
     def healthz():
         assert client.get("/healthz").status_code == 200
 
-    def cpu_of(what, label, offset=0):
+    def cpu_of(what, label, offset=0, app_name="crm"):
         cpu, wall = time.process_time(), time.perf_counter()
         for n in range(args.requests):
             what(offset + n) if label == "submission" else what()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        print(f"{args.database}: {label}: {1000 * cpu / args.requests:.2f} ms CPU, "
+        print(f"{args.database}: {app_name}: {label}: {1000 * cpu / args.requests:.2f} ms CPU, "
               f"{1000 * wall / args.requests:.2f} ms wall per request ({args.requests} requests, "
               "one process, no profiler)")
+
+    # The yardstick in the same process: bench/minimal_app.py through its own test client.
+    os.environ["MINIMAL_DATABASE_URL"] = (os.environ["DATABASE_URL"] if args.database == "postgresql"
+                                          else f"sqlite:///{work}/minimal.sqlite3")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import minimal_app  # noqa: E402
+
+    minimal_client = minimal_app.app.test_client()
+
+    def minimal(n):
+        body = {"name": "Bench Prospect", "email": f"p{n}@example.com", "company": "Nordic Implants ApS",
+                "country": "DK", "sector": "medtech", "topic": "establishment",
+                "message": "We plan a European R&D site.", "consent": True,
+                "policy_version": "2026-01", "language": "en"}
+        assert minimal_client.post("/api/v1/enquiries", json=body).status_code == 201
 
     for r in range(args.rounds):
         cpu_of(post, "submission", 100_000 + r * args.requests)
         cpu_of(refused, "refused at validation (422)")
         cpu_of(healthz, "GET /healthz")
+        cpu_of(minimal, "submission", 200_000 + r * args.requests, app_name="minimal app")
     if args.cpu_only:
         sys.exit(0)
     profiler = Profiler(interval=0.0005)
