@@ -116,19 +116,18 @@ def _staff(row, offset=0):
     return Staff(*row[offset:offset + 6])
 
 
-def lock_choice():
+def lock_choice(written=False):
     """Serialise assignment choices until the current transaction ends.
 
     PostgreSQL: a transaction-scoped advisory lock, so only the choice waits, not the request.
     SQLite: a write that matches no row takes the database's single write lock, so the loads
-    read next are the latest and stay so until commit.
+    read next are the latest and stay so until commit; `written=True` (the caller's transaction
+    has already written, so the lock is already held) skips it.
     """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(_statements().pg_lock)
-    elif connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        # pysqlite opens the transaction at the first write, which took the write lock: when a
-        # transaction is open (the submission's contact upsert), the lock is already ours.
+    elif connection.dialect.name == "sqlite" and not written:
         connection.execute(_statements().sqlite_lock)
 
 

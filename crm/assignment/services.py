@@ -62,14 +62,15 @@ class NewEnquiry:
 def assign_new_enquiry(new, now):
     """The engine's choice for a new enquiry (`new`: a NewEnquiry), in the caller's transaction.
 
-    Takes the choice lock (held until the caller commits) and stamps the assignee's
-    `last_assigned_at`. Returns (assignee id, timeline entries, outbox rows), the entries and
-    rows without `enquiry_id`, which the caller fills in once the enquiry is inserted. When
-    nobody is eligible: no assignee, and one `unassigned` email to each active admin.
+    Takes the choice lock (held until the caller commits; the caller has already written the
+    contact, which on SQLite holds the write lock) and stamps the assignee's `last_assigned_at`.
+    Returns (assignee id, timeline entries, outbox rows), the entries and rows without
+    `enquiry_id`, which the caller fills in once the enquiry is inserted. When nobody is
+    eligible: no assignee, and one `unassigned` email to each active admin.
     """
     lead = Lead(sector=new.sector, topic=new.topic, country=new.country, language=new.language,
                 email=new.email if new.returning else None)
-    lock_choice()
+    lock_choice(written=True)
     choice = choose_assignee(lead)
     if choice.user is None:
         return None, [], _unassigned_emails(new, now)
