@@ -4,6 +4,7 @@
 # by the same wrk script in one run. Rounds alternate between the two apps so that a noisy
 # neighbour hurts both alike; the ratio is the figure (docs/performance.md).
 # Usage: bench/intake_ratio.sh [sqlite|postgresql] [seconds per round] [rounds]
+# (INTAKE_CRM_WORKERS=1 runs the CRM on one gunicorn worker: no lock contention between workers.)
 # Needs wrk (apt-get install -y wrk) and, for postgresql, psql and a server at 127.0.0.1:5432.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ kind=${1:-sqlite}
 seconds=${2:-10}
 rounds=${3:-3}
 connections=${INTAKE_CONNECTIONS:-8}
+crm_workers=${INTAKE_CRM_WORKERS:-2}   # the CRM's gunicorn workers (the minimal app keeps 2)
 work=$(mktemp -d)
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 crm_port=$(free_port)
@@ -55,7 +57,7 @@ for n in 1 2 3; do
   .venv/bin/flask crm create-user --email "manager$n@bench.example" --name "Manager $n" \
     --role manager --password "bench-password-$$-long" >/dev/null
 done
-.venv/bin/gunicorn -w 2 -b "127.0.0.1:$crm_port" -c "$PWD/bench/gunicorn_bench.py" --log-level warning --no-control-socket wsgi:app &
+.venv/bin/gunicorn -w "$crm_workers" -b "127.0.0.1:$crm_port" -c "$PWD/bench/gunicorn_bench.py" --log-level warning --no-control-socket wsgi:app &
 pids+=($!)
 MINIMAL_DATABASE_URL="$minimal_url" .venv/bin/gunicorn -w 2 -b "127.0.0.1:$minimal_port" \
   -c "$PWD/bench/gunicorn_bench.py" --log-level warning --no-control-socket --chdir bench minimal_app:app &
@@ -69,7 +71,7 @@ run_wrk() {  # $1 = port; prints "requests rate errors p50 p99"
     "http://127.0.0.1:$1" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 
-echo "== $kind: gunicorn -w 2 each, wrk -t2 -c$connections, $rounds rounds of ${seconds}s per app, alternating"
+echo "== $kind: gunicorn -w $crm_workers (CRM) and -w 2 (minimal), wrk -t2 -c$connections, $rounds rounds of ${seconds}s per app, alternating"
 crm_requests=0; minimal_requests=0; crm_errors=0; minimal_errors=0
 for round in $(seq "$rounds"); do
   read -r m_req m_rate m_err m_p50 m_p99 < <(run_wrk "$minimal_port")

@@ -23,6 +23,11 @@ parser.add_argument("database", choices=["sqlite", "postgresql"])
 parser.add_argument("--requests", type=int, default=500)
 parser.add_argument("--html")
 parser.add_argument("--flat", action="store_true")
+parser.add_argument("--cpu-only", action="store_true",
+                    help="only the CPU figures (submission, refused request, GET /healthz), no profile")
+parser.add_argument("--what", choices=["submission", "refused", "healthz"], default="submission",
+                    help="the request to profile: a submission, one refused at validation, GET /healthz")
+parser.add_argument("--rounds", type=int, default=1, help="repeat the CPU figures this many times")
 args = parser.parse_args()
 
 work = tempfile.mkdtemp()
@@ -85,16 +90,48 @@ try:
 
     # CPU time of this process per submission, without the profiler: on a busy machine a
     # steadier figure than the wall clock (PostgreSQL's own CPU is not in it).
-    cpu, wall = time.process_time(), time.perf_counter()
-    for n in range(args.requests):
-        post(100_000 + n)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    print(f"{args.database}: {1000 * cpu / args.requests:.2f} ms CPU, {1000 * wall / args.requests:.2f} ms "
-          f"wall per submission ({args.requests} requests, one process, no profiler)")
+    def refused():
+        response = client.post("/api/v1/enquiries", json={"name": "Bench Prospect", "consent": False})
+        assert response.status_code == 422
+
+    def healthz():
+        assert client.get("/healthz").status_code == 200
+
+    def cpu_of(what, label, offset=0, app_name="crm"):
+        cpu, wall = time.process_time(), time.perf_counter()
+        for n in range(args.requests):
+            what(offset + n) if label == "submission" else what()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        print(f"{args.database}: {app_name}: {label}: {1000 * cpu / args.requests:.2f} ms CPU, "
+              f"{1000 * wall / args.requests:.2f} ms wall per request ({args.requests} requests, "
+              "one process, no profiler)")
+
+    # The yardstick in the same process: bench/minimal_app.py through its own test client.
+    os.environ["MINIMAL_DATABASE_URL"] = (os.environ["DATABASE_URL"] if args.database == "postgresql"
+                                          else f"sqlite:///{work}/minimal.sqlite3")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import minimal_app  # noqa: E402
+
+    minimal_client = minimal_app.app.test_client()
+
+    def minimal(n):
+        body = {"name": "Bench Prospect", "email": f"p{n}@example.com", "company": "Nordic Implants ApS",
+                "country": "DK", "sector": "medtech", "topic": "establishment",
+                "message": "We plan a European R&D site.", "consent": True,
+                "policy_version": "2026-01", "language": "en"}
+        assert minimal_client.post("/api/v1/enquiries", json=body).status_code == 201
+
+    for r in range(args.rounds):
+        cpu_of(post, "submission", 100_000 + r * args.requests)
+        cpu_of(refused, "refused at validation (422)")
+        cpu_of(healthz, "GET /healthz")
+        cpu_of(minimal, "submission", 200_000 + r * args.requests, app_name="minimal app")
+    if args.cpu_only:
+        sys.exit(0)
     profiler = Profiler(interval=0.0005)
     with profiler:
         for n in range(args.requests):
-            post(n)
+            post(n) if args.what == "submission" else refused() if args.what == "refused" else healthz()
     # --flat: self time per function, the clearest view of where the CPU goes.
     print(profiler.output_text(unicode=True, color=False, flat=args.flat))
     if args.html:

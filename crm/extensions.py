@@ -8,6 +8,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+from crm.core import ratelimits  # noqa: F401  (memory:// without a thread per hit)
 from crm.core.db import Base
 
 db = SQLAlchemy(model_class=Base)

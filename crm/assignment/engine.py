@@ -42,11 +42,27 @@ class Lead:
                    language=enquiry.language, email=enquiry.contact.email if returning else None)
 
 
+@dataclass(frozen=True, eq=False)
+class Staff:
+    """A staff member as the engine sees them: plain values read in the choice's own query."""
+
+    id: int
+    email: str
+    name: str
+    sectors: list
+    languages: list
+    last_assigned_at: datetime | None
+
+    def covers(self, sector):
+        return not self.sectors or sector in self.sectors
+
+
 @dataclass(frozen=True)
 class Choice:
-    """The engine's answer: `user` (None when nobody is eligible) and why, as timeline details."""
+    """The engine's answer: `user` (a Staff; None when nobody is eligible) and why, as timeline
+    details."""
 
-    user: User | None
+    user: Staff | None
     reason: dict = field(default_factory=dict)
 
 
@@ -60,49 +76,58 @@ def is_present(user, today):
     return user.away_until is None or user.away_until < today
 
 
-def can_take_work(user, today):
-    """Active, has set a password (can log in), and not away."""
-    return user.active and user.password_hash is not None and is_present(user, today)
-
-
-# The engine's statements are built once: on the submission path, building a SQLAlchemy
-# statement costs more than running it.
+# The engine's statements are built once, on the tables (Core): on the submission path,
+# building a SQLAlchemy statement, or loading ORM objects, costs more than running it.
 @cache
 def _statements():
+    users, enquiries, contacts = User.__table__, Enquiry.__table__, Contact.__table__
+    rules = AssignmentRule.__table__
     today = sa.bindparam("today", type_=sa.Date)
+    staff = (users.c.id, users.c.email, users.c.name, users.c.sectors, users.c.languages,
+             users.c.last_assigned_at)
+    available = sa.and_(users.c.active.is_(True), users.c.password_hash.is_not(None),
+                        sa.or_(users.c.away_until.is_(None), users.c.away_until < today))
     # Per manager, the open statuses only: index seeks on (assignee_id, status), so the cost
     # does not grow with the closed enquiries that pile up over the years.
-    open_count = (sa.select(sa.func.count()).select_from(Enquiry)
-                  .where(Enquiry.assignee_id == User.id, Enquiry.status.in_(OPEN_STATUSES))
-                  .correlate(User).scalar_subquery())
+    open_count = (sa.select(sa.func.count()).select_from(enquiries)
+                  .where(enquiries.c.assignee_id == users.c.id, enquiries.c.status.in_(OPEN_STATUSES))
+                  .correlate(users).scalar_subquery())
     return SimpleNamespace(
         pg_lock=sa.select(sa.func.pg_advisory_xact_lock(CHOICE_LOCK_KEY)),
-        sqlite_lock=sa.update(User).where(sa.false()).values(last_assigned_at=None),
-        continuity=(sa.select(User, Enquiry.reference)
-                    .join(Enquiry, Enquiry.assignee_id == User.id)
-                    .join(Contact, Contact.id == Enquiry.contact_id)
-                    .where(Contact.email == sa.bindparam("email"), Enquiry.status.not_in(CLOSED_STATUSES))
-                    .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())),
-        rules=(sa.select(AssignmentRule).where(AssignmentRule.active.is_(True))
-               .order_by(AssignmentRule.priority, AssignmentRule.id)),
+        sqlite_lock=sa.update(users).where(sa.false()).values(last_assigned_at=None),
+        # The investor's open enquiries, newest first, each with its manager (if they can take work).
+        continuity=(sa.select(*staff, enquiries.c.reference, available.label("available"))
+                    .join_from(users, enquiries, enquiries.c.assignee_id == users.c.id)
+                    .join(contacts, contacts.c.id == enquiries.c.contact_id)
+                    .where(contacts.c.email == sa.bindparam("email"),
+                           enquiries.c.status.not_in(CLOSED_STATUSES))
+                    .order_by(enquiries.c.created_at.desc(), enquiries.c.id.desc())),
+        # The enabled rules in order, each with the manager it names (if any, and available).
+        rules=(sa.select(rules.c.id, rules.c.sectors, rules.c.topics, rules.c.countries,
+                         rules.c.description, *staff, available.label("available"))
+               .join_from(rules, users, users.c.id == rules.c.user_id, isouter=True)
+               .where(rules.c.active.is_(True)).order_by(rules.c.priority, rules.c.id)),
         # The managers who can take work now, each with their open load, in one query.
-        managers=(sa.select(User, open_count)
-                  .where(User.role == "manager", User.active.is_(True), User.password_hash.is_not(None),
-                         sa.or_(User.away_until.is_(None), User.away_until < today))),
+        managers=sa.select(*staff, open_count).where(users.c.role == "manager", available),
     )
 
 
-def lock_choice():
+def _staff(row, offset=0):
+    return Staff(*row[offset:offset + 6])
+
+
+def lock_choice(written=False):
     """Serialise assignment choices until the current transaction ends.
 
     PostgreSQL: a transaction-scoped advisory lock, so only the choice waits, not the request.
     SQLite: a write that matches no row takes the database's single write lock, so the loads
-    read next are the latest and stay so until commit.
+    read next are the latest and stay so until commit; `written=True` (the caller's transaction
+    has already written, so the lock is already held) skips it.
     """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(_statements().pg_lock)
-    elif connection.dialect.name == "sqlite":
+    elif connection.dialect.name == "sqlite" and not written:
         connection.execute(_statements().sqlite_lock)
 
 
@@ -114,18 +139,21 @@ def choose_assignee(lead, *, today=None, exclude=()):
     today = today or today_local()
     exclude = set(exclude)
     skipped = []
+    if db.session.autoflush:  # the reads below see this transaction's pending changes
+        db.session.flush()
+    connection = db.session.connection()
+    statements = _statements()
     if lead.email:
-        continuing = _continuity(lead.email, today, exclude)
-        if continuing:
-            user, reference = continuing
-            return Choice(user, {"reason": "continuity", "enquiry": reference})
-    for rule in _enabled_rules():
-        if not rule.matches(lead.sector, lead.topic, lead.country):
+        for row in connection.execute(statements.continuity, {"email": lead.email, "today": today}):
+            if row.id not in exclude and row.available:
+                return Choice(_staff(row), {"reason": "continuity", "enquiry": row.reference})
+    for rule in connection.execute(statements.rules, {"today": today}):
+        if not _matches(rule, lead):
             continue
-        user = rule.user
-        if user is not None and user.id not in exclude and can_take_work(user, today):
-            return Choice(user, {"reason": "rule", "rule_id": rule.id, "rule": rule.description,
-                                 **({"skipped": skipped} if skipped else {})})
+        user_id = rule[5]  # the named manager's (rules.id is `rule.id`)
+        if user_id is not None and user_id not in exclude and rule.available:
+            return Choice(_staff(rule, 5), {"reason": "rule", "rule_id": rule.id, "rule": rule.description,
+                                            **({"skipped": skipped} if skipped else {})})
         skipped.append(rule.id)
     choice = _by_load(lead, today, exclude)
     if skipped:
@@ -133,22 +161,17 @@ def choose_assignee(lead, *, today=None, exclude=()):
     return choice
 
 
-def _continuity(email, today, exclude):
-    rows = db.session.execute(_statements().continuity, {"email": email}).all()
-    for user, reference in rows:
-        if user.id not in exclude and can_take_work(user, today):
-            return user, reference
-    return None
-
-
-def _enabled_rules():
-    return db.session.scalars(_statements().rules).all()
+def _matches(rule, lead):
+    """AssignmentRule.matches, on a row of the rules query."""
+    return ((not rule.sectors or lead.sector in rule.sectors)
+            and (not rule.topics or lead.topic in rule.topics)
+            and (not rule.countries or lead.country in rule.countries))
 
 
 def _available_managers(today, exclude):
     """{manager: open enquiries} of the managers who can take work now."""
-    rows = db.session.execute(_statements().managers, {"today": today}).all()
-    return {user: load for user, load in rows if user.id not in exclude}
+    rows = db.session.connection().execute(_statements().managers, {"today": today})
+    return {_staff(row): row[6] for row in rows if row.id not in exclude}
 
 
 def open_loads(user_ids):

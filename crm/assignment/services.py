@@ -1,7 +1,9 @@
 """Assigning enquiries: the engine's choice at submission, by hand, and when a manager leaves."""
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,7 +21,7 @@ from crm.core.db import utcnow
 from crm.enquiries.models import CLOSED_STATUSES, Activity, Enquiry
 from crm.enquiries.options import SECTORS, label
 from crm.extensions import db
-from crm.notifications.services import queue_email
+from crm.notifications.services import email_row, queue_email
 from crm.staff.models import User
 
 
@@ -43,41 +45,51 @@ def can_be_assigned(user):
     return user is not None and user.active and user.password_hash is not None
 
 
-def assign_new_enquiry(enquiry, now=None):
-    """Give a new, not yet flushed enquiry to the engine's choice, in the caller's transaction.
+@dataclass(frozen=True)
+class NewEnquiry:
+    """A new enquiry's plain values: the submission path writes its rows without ORM objects."""
 
-    The assignee is emailed; when nobody is eligible the enquiry stays in the shared queue and
-    each active admin gets one `unassigned` email. Does not commit. Returns the Choice.
+    reference: str
+    sector: str
+    topic: str
+    language: str
+    country: str
+    company: str
+    email: str
+    returning: bool  # the contact existed before: the engine looks for continuity
+
+
+def assign_new_enquiry(new, now):
+    """The engine's choice for a new enquiry (`new`: a NewEnquiry), in the caller's transaction.
+
+    Takes the choice lock (held until the caller commits; the caller has already written the
+    contact, which on SQLite holds the write lock) and stamps the assignee's `last_assigned_at`.
+    Returns (assignee id, timeline entries, outbox rows), the entries and rows without
+    `enquiry_id`, which the caller fills in once the enquiry is inserted. When nobody is
+    eligible: no assignee, and one `unassigned` email to each active admin.
     """
-    now = now or utcnow()
-    lead = Lead.of(enquiry, returning=enquiry.contact.id is not None)
-    # No autoflush: every new row is written in the caller's one flush at commit, assignee
-    # included. (Flushing first to keep the INSERTs outside the lock measured slower: the lock
-    # is not where the time goes, the extra round trips are.)
-    with db.session.no_autoflush:
-        lock_choice()
-        choice = choose_assignee(lead)
-        if choice.user is None:
-            _tell_admins_unassigned(enquiry)
-        else:
-            _apply(enquiry, choice.user, None, choice.reason, now)
-    return choice
+    lead = Lead(sector=new.sector, topic=new.topic, country=new.country, language=new.language,
+                email=new.email if new.returning else None)
+    lock_choice(written=True)
+    choice = choose_assignee(lead)
+    if choice.user is None:
+        return None, [], _unassigned_emails(new, now)
+    activities, emails = _assigned_rows(new, choice.user, None, choice.reason, now)
+    return choice.user.id, activities, emails
 
 
-def assign_recorded_enquiry(enquiry, assignee_id, actor, now):
+def assign_recorded_enquiry(new, assignee_id, actor, now):
     """An enquiry `actor` recorded by hand goes to whom they chose, in the caller's transaction.
 
-    A colleague is emailed like any assignee; keeping it yourself sends nothing.
+    A colleague is emailed like any assignee; keeping it yourself sends nothing. Returns
+    (timeline entries, outbox rows) as `assign_new_enquiry` does.
     """
     assignee = db.session.get(User, assignee_id)
     reason = {"reason": "recorded"}
     if assignee.id == actor.id:
-        enquiry.assignee = assignee
-        assignee.last_assigned_at = now
-        db.session.add(Activity(enquiry=enquiry, actor_id=actor.id, kind="assigned", created_at=now,
-                                details={"from": None, "to": assignee.id, **reason}))
-    else:
-        _apply(enquiry, assignee, actor, reason, now)
+        _stamp_last_assigned(assignee.id, now)
+        return [_activity("assigned", now, {"from": None, "to": assignee.id, **reason}, actor.id)], []
+    return _assigned_rows(new, assignee, actor, reason, now)
 
 
 def assignment_warnings(enquiry, assignee, today=None):
@@ -143,7 +155,8 @@ def reassign_open_enquiries(from_user, to_user=None, *, actor=None, ip_address=N
         else:
             # Each choice sees the previous ones (autoflush), so the load spreads.
             choice = choose_assignee(Lead.of(enquiry), exclude={from_user.id})
-            user, reason = choice.user, {"reason": "reassigned", "engine": choice.reason}
+            user = choice.user and db.session.get(User, choice.user.id)
+            reason = {"reason": "reassigned", "engine": choice.reason}
         if user is None:
             enquiry.assignee_id = None
             enquiry.last_activity_at = now
@@ -172,8 +185,54 @@ def open_enquiry_count(user):
         Enquiry.assignee_id == user.id, Enquiry.status.not_in(CLOSED_STATUSES)))
 
 
-def _enquiry_url(enquiry):
-    return f"{current_app.config['CRM_BASE_URL']}/staff/enquiries/{enquiry.reference}"
+@cache
+def _stamp_statement():
+    users = User.__table__
+    return (sa.update(users).where(users.c.id == sa.bindparam("user_id"))
+            .values(last_assigned_at=sa.bindparam("now", type_=users.c.last_assigned_at.type)))
+
+
+def _stamp_last_assigned(user_id, now):
+    db.session.connection().execute(_stamp_statement(), {"user_id": user_id, "now": now})
+
+
+def _activity(kind, now, details, actor_id=None):
+    return {"kind": kind, "created_at": now, "details": details, "actor_id": actor_id}
+
+
+def _assignment_email(assignee, actor, reason, facts, previous=None, **row):
+    """The `assigned` email to `assignee` about the enquiry described by `facts` (a NewEnquiry or
+    an Enquiry with its contact): the keyword arguments of `queue_email` or `email_row`."""
+    return dict(
+        kind="enquiry_assigned", recipient=assignee.email, template="assignment/assigned",
+        staff_name=assignee.name, reassigned=previous is not None, reference=facts.reference,
+        sector=facts.sector, topic=facts.topic, country=facts.country, company=facts.company,
+        url=f"{current_app.config['CRM_BASE_URL']}/staff/enquiries/{facts.reference}",
+        why=describe_reason(reason), by=getattr(actor, "name", None), **row,
+    )
+
+
+def _assigned_rows(new, user, actor, reason, now):
+    _stamp_last_assigned(user.id, now)
+    email = email_row(**_assignment_email(user, actor, reason, new, user_id=user.id, now=now))
+    return [
+        _activity("assigned", now, {"from": None, "to": user.id, **reason}, getattr(actor, "id", None)),
+        _activity("email_queued", now, {"kind": email["kind"], "to": "assignee"}),
+    ], [email]
+
+
+def _unassigned_emails(new, now):
+    admins = db.session.execute(
+        sa.select(User.id, User.email, User.name).where(User.role == "admin", User.active.is_(True))
+        .order_by(User.id)
+    ).all()
+    return [
+        email_row("enquiry_unassigned", admin.email, "assignment/unassigned", user_id=admin.id, now=now,
+                  staff_name=admin.name, reference=new.reference, sector=new.sector, topic=new.topic,
+                  country=new.country, company=new.company,
+                  url=f"{current_app.config['CRM_BASE_URL']}/staff/enquiries/{new.reference}")
+        for admin in admins
+    ]
 
 
 def _apply(enquiry, user, actor, reason, now):
@@ -184,26 +243,10 @@ def _apply(enquiry, user, actor, reason, now):
     db.session.add(Activity(enquiry=enquiry, actor_id=getattr(actor, "id", None), kind="assigned",
                             created_at=now, details={"from": previous, "to": user.id, **reason}))
     contact = enquiry.contact
-    message = queue_email(
-        "enquiry_assigned", user.email, "assignment/assigned", enquiry=enquiry, user=user,
-        staff_name=user.name, reassigned=previous is not None, reference=enquiry.reference,
-        sector=enquiry.sector, topic=enquiry.topic, country=contact.country,
-        company=contact.company, url=_enquiry_url(enquiry),
-        why=describe_reason(reason), by=getattr(actor, "name", None),
-    )
+    facts = NewEnquiry(reference=enquiry.reference, sector=enquiry.sector, topic=enquiry.topic,
+                       language=enquiry.language, country=contact.country, company=contact.company,
+                       email=contact.email, returning=True)
+    message = queue_email(**_assignment_email(user, actor, reason, facts, previous=previous,
+                                              enquiry=enquiry, user=user))
     db.session.add(Activity(enquiry=enquiry, kind="email_queued", created_at=now,
                             details={"kind": message.kind, "to": "assignee"}))
-
-
-def _tell_admins_unassigned(enquiry):
-    admins = db.session.scalars(
-        sa.select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
-    ).all()
-    contact = enquiry.contact
-    for admin in admins:
-        queue_email(
-            "enquiry_unassigned", admin.email, "assignment/unassigned", enquiry=enquiry, user=admin,
-            staff_name=admin.name, reference=enquiry.reference, sector=enquiry.sector,
-            topic=enquiry.topic, country=contact.country, company=contact.company,
-            url=_enquiry_url(enquiry),
-        )

@@ -12,9 +12,8 @@ ACKNOWLEDGEMENT_INTERVAL = timedelta(hours=1)
 GREETING_NAME_MAX = 60
 
 
-def acknowledgement_due(contact, now):
-    """True unless `contact` was acknowledged within the last hour."""
-    last = contact.acknowledged_at
+def acknowledgement_due(last, now):
+    """True unless the address was acknowledged (at `last`) within the last hour."""
     return last is None or now - last >= ACKNOWLEDGEMENT_INTERVAL
 
 

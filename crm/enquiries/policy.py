@@ -1,6 +1,7 @@
 """The privacy policy shown with every enquiry form; consent is tied to its exact text."""
 
 import hashlib
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -100,19 +101,25 @@ def current_policy(language="en"):
     """The current policy in `language`: what the form shows and whose version the API asks for.
 
     The current version is the latest English one; its translation is shown where one exists,
-    else the English text (a translation of an older version is never shown as current).
+    else the English text (a translation of an older version is never shown as current). A row
+    (version, language, text, sha256, published_at, id), or None before any is published.
     """
+    return db.session.connection().execute(_current_statement(), {"language": language}).first()
+
+
+@cache
+def _current_statement():
+    # One statement built once: on the submission path the ORM query cost more than the read.
     from crm.enquiries.models import PrivacyPolicy
 
-    english = db.session.scalar(
-        sa.select(PrivacyPolicy).where(PrivacyPolicy.language == "en")
-        .order_by(PrivacyPolicy.published_at.desc(), PrivacyPolicy.id.desc()).limit(1)
-    )
-    if language == "en" or english is None:
-        return english
-    translated = db.session.scalar(sa.select(PrivacyPolicy).where(
-        PrivacyPolicy.version == english.version, PrivacyPolicy.language == language))
-    return translated or english
+    policies = PrivacyPolicy.__table__
+    latest = (sa.select(policies.c.version).where(policies.c.language == "en")
+              .order_by(policies.c.published_at.desc(), policies.c.id.desc()).limit(1).scalar_subquery())
+    wanted = sa.bindparam("language")
+    return (sa.select(policies.c.id, policies.c.version, policies.c.language, policies.c.text,
+                      policies.c.sha256, policies.c.published_at)
+            .where(policies.c.version == latest, policies.c.language.in_([wanted, "en"]))
+            .order_by((policies.c.language == wanted).desc()).limit(1))
 
 
 def policy_sections(text):

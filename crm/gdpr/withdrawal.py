@@ -50,6 +50,13 @@ def withdraw_url(contact, enquiry=None):
     return f"{current_app.config['CRM_BASE_URL']}/privacy/withdraw/{withdraw_token(contact, enquiry)}"
 
 
+def enquiry_withdraw_url(email, reference):
+    """The link for the person at `email` in mail about the enquiry `reference` (plain values:
+    the submission path writes its rows without ORM objects)."""
+    token = _serializer().dumps({"r": reference, "h": _fingerprint(email)})
+    return f"{current_app.config['CRM_BASE_URL']}/privacy/withdraw/{token}"
+
+
 def contact_for_token(token):
     """The contact a withdrawal token was made for, or None (forged, expired, or erased since)."""
     try:

@@ -30,9 +30,10 @@ def render_email(template, language="en", **context):
         # Straight from the compiled templates, not render_template: mail renders the same in
         # a request, a command or the worker, without the request's context processors (a
         # submission renders two or three emails; they were a tenth of its time).
-        subject_ctx = text_template.new_context(context)
-        subject = "".join(text_template.blocks["subject"](subject_ctx))
-        text = text_template.render(context)
+        # One context for the subject block and the text (what Template.render builds anyway).
+        text_ctx = text_template.new_context(context)
+        subject = "".join(text_template.blocks["subject"](text_ctx))
+        text = "".join(text_template.root_render_func(text_ctx))
         html = html_template.render(context)
         return " ".join(subject.split()), text, html
     raise TemplateNotFound(f"emails/{template}")
@@ -75,6 +76,29 @@ def queue_email(kind, recipient, template, *, language="en", enquiry=None, conta
     )
     db.session.add(message)
     return message
+
+
+def email_row(kind, recipient, template, *, language="en", reply_to=None, enquiry_id=None,
+               contact_id=None, user_id=None, now=None, **context):
+    """One rendered email as the values of an outbox row, for a caller that inserts its rows
+    itself (`insert_outbox_rows`, the submission path); `queue_email` is the usual way.
+
+    No consent check here: the caller knows the recipient has just given consent or is staff.
+    """
+    subject, text, html = render_email(template, language, **context)
+    now = now or utcnow()
+    return {
+        "message_id": new_message_id(), "kind": kind, "recipient": recipient, "subject": subject,
+        "text": text, "html": html, "reply_to": reply_to, "status": "pending", "attempts": 0,
+        "next_attempt_at": now, "created_at": now,
+        "enquiry_id": enquiry_id, "contact_id": contact_id, "user_id": user_id,
+    }
+
+
+def insert_outbox_rows(rows):
+    """Insert `email_row` values in the current transaction: one statement for all of them."""
+    if rows:
+        db.session.connection().execute(OutboxMessage.__table__.insert(), rows)
 
 
 class NotRequeueable(Exception):

@@ -100,13 +100,14 @@ def test_the_acknowledgement_carries_no_free_text_beyond_the_bounded_name(app, c
 
 
 def test_when_queueing_fails_nothing_is_stored(app, monkeypatch):
-    """The outbox rows are in the enquiry's transaction: a failure while queueing stores nothing."""
+    """The outbox rows are in the enquiry's transaction: a failure while queueing (the last
+    write, after the contact, enquiry, consent and timeline rows) stores nothing."""
     from crm.enquiries import services
 
     def broken(*args, **kwargs):
-        raise RuntimeError("the template could not be rendered")
+        raise RuntimeError("the outbox could not be written")
 
-    monkeypatch.setattr(services, "queue_email", broken)
+    monkeypatch.setattr(services, "insert_outbox_rows", broken)
     with app.app_context(), pytest.raises(RuntimeError):
         services.submit_enquiry(valid_payload(), source="api")
     assert stored_counts(app) == NOTHING_STORED
