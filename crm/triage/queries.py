@@ -119,12 +119,18 @@ def _ordered(query, sort):
         return query.order_by(Enquiry.last_activity_at.desc(), Enquiry.id.desc())
     if sort == "response_due":
         # Unanswered open enquiries by their promised time (the latest promise missed first),
-        # then everything already answered or closed, newest first.
-        waiting = sa.and_(Enquiry.first_response_at.is_(None), Enquiry.response_due_at.is_not(None),
-                          Enquiry.status.not_in(CLOSED_STATUSES))
-        return query.order_by(sa.case((waiting, 0), else_=1), Enquiry.response_due_at.asc(),
+        # then everything already answered or closed, newest first (inbox_page reads the two
+        # parts separately; this one ORDER BY serves the export).
+        waiting = _waiting()
+        return query.order_by(sa.case((waiting, 0), else_=1), sa.case((waiting, Enquiry.response_due_at)).asc(),
                               Enquiry.created_at.desc(), Enquiry.id.desc())
     return query.order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
+
+
+def _waiting():
+    """Unanswered open enquiries with a promised time: the head of the response-due order."""
+    return sa.and_(Enquiry.first_response_at.is_(None), Enquiry.response_due_at.is_not(None),
+                   Enquiry.status.not_in(CLOSED_STATUSES))
 
 
 def inbox_query(viewer, filters, *, ids_only=False, columns=None):
@@ -139,6 +145,10 @@ def inbox_query(viewer, filters, *, ids_only=False, columns=None):
                  .outerjoin(User, Enquiry.assignee_id == User.id))
     else:
         query = sa.select(Enquiry).options(joinedload(Enquiry.contact), joinedload(Enquiry.assignee))
+    return _ordered(_filtered(query, viewer, filters), filters.sort)
+
+
+def _filtered(query, viewer, filters):
     query = query.where(visible_to(viewer))
     if filters.assignee == "me":
         query = query.where(Enquiry.assignee_id == viewer.id)
@@ -161,7 +171,7 @@ def inbox_query(viewer, filters, *, ids_only=False, columns=None):
         query = query.where(Enquiry.next_follow_up_on < local_today(), Enquiry.status.not_in(("lost", "spam")))
     if filters.q:
         query = query.where(search_clause(filters.q))
-    return _ordered(query, filters.sort)
+    return query
 
 
 def inbox_page(viewer, filters):
@@ -173,13 +183,32 @@ def inbox_page(viewer, filters):
     with their contact and assignee: joining before the LIMIT made SQLite sort every matching
     row with its joined columns (1.5 s for a manager's default view at 200,000 enquiries).
     """
-    ids = db.session.scalars(inbox_query(viewer, filters, ids_only=True)
-                             .limit(PAGE_SIZE + 1).offset((filters.page - 1) * PAGE_SIZE)).all()
+    ids = _page_ids(viewer, filters)
     loaded = {e.id: e for e in db.session.scalars(
         sa.select(Enquiry).options(joinedload(Enquiry.contact), joinedload(Enquiry.assignee))
         .where(Enquiry.id.in_(ids[:PAGE_SIZE])))}
     rows = [loaded[i] for i in ids[:PAGE_SIZE] if i in loaded]
     return InboxPage(enquiries=rows, filters=filters, has_next=len(ids) > PAGE_SIZE)
+
+
+def _page_ids(viewer, filters):
+    """The ids of the page's rows and one more."""
+    wanted, offset = PAGE_SIZE + 1, (filters.page - 1) * PAGE_SIZE
+    if filters.sort != "response_due":
+        return db.session.scalars(inbox_query(viewer, filters, ids_only=True).limit(wanted).offset(offset)).all()
+    # One ORDER BY over a CASE sorts every visible enquiry (seconds at a million); as two ordered
+    # reads each part walks an index: the waiting ones by their promised time through
+    # (first_response_at, response_due_at, …), then the rest newest first.
+    base = _filtered(sa.select(Enquiry.id), viewer, filters)
+    waiting = db.session.scalars(
+        base.where(_waiting()).order_by(Enquiry.response_due_at.asc(), Enquiry.created_at.desc(), Enquiry.id.desc())
+        .limit(offset + wanted)).all()
+    ids = waiting[offset:]
+    if len(ids) < wanted:
+        ids += db.session.scalars(
+            base.where(sa.not_(_waiting())).order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
+            .limit(wanted - len(ids)).offset(max(0, offset - len(waiting)))).all()
+    return ids
 
 
 def export_rows(viewer, filters, columns):

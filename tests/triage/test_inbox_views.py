@@ -83,6 +83,37 @@ def test_sort_by_response_due_puts_the_most_urgent_first(app, people):
     assert refs(clients["admin"].get("/staff/enquiries?sort=response_due")) == [late, soon, later, answered]
 
 
+def test_sort_by_response_due_pages_through_both_parts_in_one_order(app, people):
+    """The page is read in two parts (waiting ones by promise, then the rest newest first); the
+    pages and the export must still give one order with nothing lost or repeated."""
+    ids, clients = people
+    now, start = utcnow(), utcnow() - timedelta(days=3)
+    waiting, rest = [], []
+    for i in range(27):
+        reference = make_enquiry(app, assignee_id=ids["manager"] if i % 2 else None,
+                                 created_at=start + timedelta(minutes=i))
+        due = now + timedelta(hours=(i * 7) % 27 - 10)
+        update(app, reference, response_due_at=due)
+        waiting.append((due, reference))
+    for i in range(27):
+        reference = make_enquiry(app, assignee_id=ids["manager"] if i % 2 else None,
+                                 status="lost" if i % 3 == 0 else "contacted",
+                                 created_at=start + timedelta(hours=1, minutes=i))
+        if i % 3:
+            update(app, reference, response_due_at=now - timedelta(hours=i), first_response_at=now)
+        rest.append(reference)
+    others = make_enquiry(app, assignee_id=ids["other"])  # waiting for nobody: no promise
+    head = [reference for _, reference in sorted(waiting)]
+    expected = {"manager": head + rest[::-1], "admin": head + [others] + rest[::-1]}
+    for viewer, order in expected.items():
+        pages = [refs(clients[viewer].get(f"/staff/enquiries?status=all&sort=response_due&page={n}"))
+                 for n in (1, 2, 3)]
+        assert [len(page) for page in pages] == [25, 25, len(order) - 50]
+        assert sum(pages, []) == order
+        export = clients[viewer].get("/staff/enquiries.csv?status=all&sort=response_due")
+        assert [row[0] for row in csv.reader(io.StringIO(export.text))][1:] == order
+
+
 def test_sort_by_follow_up_and_activity(app, people):
     ids, clients = people
     today = utcnow().date()
