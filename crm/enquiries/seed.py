@@ -4,6 +4,7 @@ Every prospect and company here is fictional; addresses use reserved `.example` 
 """
 
 import functools
+import multiprocessing
 import random
 import secrets
 import time
@@ -289,12 +290,18 @@ def seed_demo(count, seed=None):
     with db.engine.connect() as connection, _bulk_load(connection, count):
         writer = _BulkWriter(connection)
         contact_id, enquiry_id = writer.next_id("contacts"), writer.next_id("enquiries")
-        for offset in range(0, count, BATCH):
-            _seed_batch(writer, rng, offsets[offset:offset + BATCH], first, now, managers, policy,
-                        taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset,
-                        newest=offsets[-1])  # the newest one is always still new
+
+        def batches():
+            for offset in range(0, count, BATCH):
+                yield _batch_rows(writer.time, rng, offsets[offset:offset + BATCH], first, now, managers,
+                                  taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset,
+                                  newest=offsets[-1])  # the newest one is always still new
+
+        # A large load draws its rows in a second process while this one writes them.
+        for contacts, enquiries in _in_background(batches) if count >= BULK_FROM else batches():
+            _write_batch(writer, contacts, enquiries, policy)
             connection.commit()
-            result.enquiries += min(BATCH, count - offset)
+            result.enquiries += len(enquiries)
         writer.sync_sequence("contacts")
         writer.sync_sequence("enquiries")
     result.seconds = time.perf_counter() - started
@@ -329,11 +336,50 @@ ACTIVITIES_FROM_ENQUIRIES = (
 )
 
 
-def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, contact_id, enquiry_id,
-                newest):
-    """One batch of rows; random columns are drawn for the whole batch at once (cheap)."""
+def _in_background(batches):
+    """The batches of `batches()` drawn in a forked child process and handed over through a
+    pipe (at most one batch ahead), so that drawing rows and writing them use both cores.
+    The child inherits the random state and everything else it needs; an error in it is
+    raised here."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def produce():
+        receiver.close()
+        try:
+            for batch in batches():
+                sender.send(batch)
+            sender.send(None)
+        except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
+            sender.send(RuntimeError(f"the seed's row generator failed: {error!r}"))
+        finally:
+            sender.close()
+
+    process = context.Process(target=produce, name="crm-seed-rows", daemon=True)
+    process.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                batch = receiver.recv()
+            except EOFError:
+                raise RuntimeError("the seed's row generator stopped") from None
+            if batch is None:
+                return
+            if isinstance(batch, BaseException):
+                raise batch
+            yield batch
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+
+
+def _batch_rows(time_, rng, offsets, first, now, managers, taken, tag, contact_id, enquiry_id, newest):
+    """One batch of (contacts, enquiries) tuples; random columns are drawn for the whole batch
+    at once (cheap)."""
     size = len(offsets)
-    time_ = writer.time
     statuses, weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
     drawn_statuses = rng.choices(statuses, weights, k=size)
     firsts, lasts = rng.choices(FIRST_NAMES, k=size), rng.choices(LAST_NAMES, k=size)
@@ -400,6 +446,11 @@ def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, 
             time_(closed), rng.choice(PROJECT_TYPES) if project else None,
             planned_jobs, int(planned_jobs * rng.uniform(0.3, 1.1)) if realised else None,
             planned_capex, int(planned_capex * rng.uniform(0.3, 1.1)) if realised else None))
+    return contacts, enquiries
+
+
+def _write_batch(writer, contacts, enquiries, policy):
+    size, enquiry_id = len(enquiries), enquiries[0][0]
     writer.write("contacts", CONTACT_COLUMNS, contacts)
     writer.write("enquiries", ENQUIRY_COLUMNS, enquiries)
     # Consents and the timeline follow from the enquiries: built by the database, in one
