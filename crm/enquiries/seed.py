@@ -5,14 +5,18 @@ Every prospect and company here is fictional; addresses use reserved `.example` 
 
 import functools
 import multiprocessing
+import os
 import random
 import secrets
+import sqlite3
+import tempfile
 import time
 import unicodedata
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app
@@ -220,8 +224,16 @@ def _bulk_load(connection, rows):
         connection.exec_driver_sql(f'DROP {kind} "{name}"')
     if indexes and not sqlite:  # the dashboard counters' triggers (SQLite's went with the others)
         connection.exec_driver_sql("ALTER TABLE enquiries DISABLE TRIGGER USER")
+    search = sqlite and any(name.startswith("contacts_search") for name, _ in indexes)
+    # The caller may have the search index built elsewhere (see _RowProcess): search_index().
+    load = SimpleNamespace(search_index=None, search_sql=search and connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE name = 'contacts_search'").scalar())
+    failed = False
     try:
-        yield
+        yield load
+    except BaseException:
+        failed = True
+        raise
     finally:
         connection.rollback()
         for _, definition in indexes:
@@ -230,7 +242,15 @@ def _bulk_load(connection, rows):
             if not sqlite:
                 connection.exec_driver_sql("ALTER TABLE enquiries ENABLE TRIGGER USER")
             counters.rebuild(connection)
-        if sqlite and any(name.startswith("contacts_search") for name, _ in indexes):
+        built = None
+        if search and not failed and load.search_index is not None:
+            try:
+                built = load.search_index()
+            except RuntimeError:  # then the index is built here, as without a second process
+                current_app.logger.exception("the seed's search index was not built aside")
+        if built:
+            _copy_search_index(connection, built)
+        elif search:
             connection.exec_driver_sql("INSERT INTO contacts_search(contacts_search) VALUES ('rebuild')")
         if indexes:  # fresh statistics, so that the planner knows which index is selective
             if sqlite:
@@ -240,6 +260,23 @@ def _bulk_load(connection, rows):
         if sqlite:
             for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "cache_size=-65536", "temp_store=DEFAULT"):
                 connection.exec_driver_sql(f"PRAGMA {pragma}")
+        if built:  # FTS5 caches an index's structure per connection: this one is not reused
+            connection.invalidate()
+
+
+SEARCH_SHADOW_TABLES = ("contacts_search_data", "contacts_search_idx", "contacts_search_docsize")
+
+
+def _copy_search_index(connection, path):
+    """The FTS5 index of `contacts_search` as built in the scratch file `path` (the same table
+    definition, the same rows): its shadow tables are copied as they are, instead of a 'rebuild'
+    here, which would tokenise every contact again."""
+    connection.exec_driver_sql("ATTACH DATABASE ? AS search_build", (path,))
+    for table in SEARCH_SHADOW_TABLES:
+        connection.exec_driver_sql(f"DELETE FROM main.{table}")  # noqa: S608 (our names)
+        connection.exec_driver_sql(f"INSERT INTO main.{table} SELECT * FROM search_build.{table}")  # noqa: S608
+    connection.commit()
+    connection.exec_driver_sql("DETACH DATABASE search_build")
 
 
 @functools.cache
@@ -287,7 +324,7 @@ def seed_demo(count, seed=None):
     first = now - timedelta(seconds=span)
     db.session.commit()
     # A connection of its own: the batches commit one by one, outside the session's transaction.
-    with db.engine.connect() as connection, _bulk_load(connection, count):
+    with db.engine.connect() as connection, ExitStack() as stack, _bulk_load(connection, count) as load:
         writer = _BulkWriter(connection)
         contact_id, enquiry_id = writer.next_id("contacts"), writer.next_id("enquiries")
 
@@ -297,8 +334,11 @@ def seed_demo(count, seed=None):
                                   taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset,
                                   newest=offsets[-1])  # the newest one is always still new
 
-        # A large load draws its rows in a second process while this one writes them.
-        for contacts, enquiries in _in_background(batches) if count >= BULK_FROM else batches():
+        rows = batches()
+        if count >= BULK_FROM:  # drawn in a second process while this one writes
+            rows = stack.enter_context(_RowProcess(batches, load.search_sql if contact_id == 1 else None))
+            load.search_index = rows.search_index
+        for contacts, enquiries in rows:
             _write_batch(writer, contacts, enquiries, policy)
             connection.commit()
             result.enquiries += len(enquiries)
@@ -336,44 +376,83 @@ ACTIVITIES_FROM_ENQUIRIES = (
 )
 
 
-def _in_background(batches):
+class _RowProcess:
     """The batches of `batches()` drawn in a forked child process and handed over through a
-    pipe (at most one batch ahead), so that drawing rows and writing them use both cores.
-    The child inherits the random state and everything else it needs; an error in it is
-    raised here."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
+    pipe (at most one batch ahead), so that drawing rows and writing them use both cores. The
+    child inherits the random state and everything else it needs; an error in it is raised here.
 
-    def produce():
-        receiver.close()
+    With `search_sql` (SQLite, into an empty `contacts`), the child also fills an FTS5 table of
+    that very definition in a scratch file with the contacts it sent, while the parent writes
+    and then builds the indexes and counters; `search_index()` waits for that file."""
+
+    def __init__(self, batches, search_sql=None):
+        context = multiprocessing.get_context("fork")
+        self.receiver, sender = context.Pipe(duplex=False)
+        self.path = None
+        if search_sql:
+            handle, self.path = tempfile.mkstemp(prefix="crm-seed-search-", suffix=".sqlite3")
+            os.close(handle)
+        self.process = context.Process(target=self._produce, args=(sender, batches, search_sql),
+                                       name="crm-seed-rows", daemon=True)
+        self.process.start()
+        sender.close()
+
+    def _produce(self, sender, batches, search_sql):
+        self.receiver.close()
         try:
-            for batch in batches():
-                sender.send(batch)
+            search = _search_builder(self.path, search_sql) if search_sql else None
+            for contacts, enquiries in batches():
+                sender.send((contacts, enquiries))
+                if search is not None:
+                    search.executemany(
+                        "INSERT INTO contacts_search(rowid, name, email, company) VALUES (?, ?, ?, ?)",
+                        [(c[0], c[2], c[1], c[3]) for c in contacts])
             sender.send(None)
+            if search is not None:
+                search.commit()
+                search.close()
+                sender.send(self.path)
         except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
             sender.send(RuntimeError(f"the seed's row generator failed: {error!r}"))
         finally:
             sender.close()
 
-    process = context.Process(target=produce, name="crm-seed-rows", daemon=True)
-    process.start()
-    sender.close()
-    try:
-        while True:
-            try:
-                batch = receiver.recv()
-            except EOFError:
-                raise RuntimeError("the seed's row generator stopped") from None
-            if batch is None:
-                return
-            if isinstance(batch, BaseException):
-                raise batch
+    def _next(self):
+        try:
+            message = self.receiver.recv()
+        except EOFError:
+            raise RuntimeError("the seed's row generator stopped") from None
+        if isinstance(message, BaseException):
+            raise message
+        return message
+
+    def __iter__(self):
+        while (batch := self._next()) is not None:
             yield batch
-    finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
+
+    def search_index(self):
+        """The scratch file with the FTS5 index of the contacts sent (after the last batch)."""
+        return self._next() if self.path else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.receiver.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        if self.path:
+            Path(self.path).unlink(missing_ok=True)
+
+
+def _search_builder(path, search_sql):
+    search = sqlite3.connect(path)
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-131072"):
+        search.execute(f"PRAGMA {pragma}")
+    search.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, email TEXT, company TEXT)")
+    search.execute(search_sql)
+    return search
 
 
 def _batch_rows(time_, rng, offsets, first, now, managers, taken, tag, contact_id, enquiry_id, newest):
