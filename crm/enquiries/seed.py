@@ -225,9 +225,9 @@ def _bulk_load(connection, rows):
     if indexes and not sqlite:  # the dashboard counters' triggers (SQLite's went with the others)
         connection.exec_driver_sql("ALTER TABLE enquiries DISABLE TRIGGER USER")
     search = sqlite and any(name.startswith("contacts_search") for name, _ in indexes)
-    # The caller may have the search index built elsewhere (see _RowProcess): search_index().
-    load = SimpleNamespace(search_index=None, search_sql=search and connection.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE name = 'contacts_search'").scalar())
+    # The caller may have the search index and the counters built elsewhere, from the same
+    # schema (see _RowProcess), and hand over the scratch file through load.aside_built().
+    load = SimpleNamespace(aside=search and _aside_schema(connection), aside_built=None)
     failed = False
     try:
         yield load
@@ -238,19 +238,19 @@ def _bulk_load(connection, rows):
         connection.rollback()
         for _, definition in indexes:
             connection.exec_driver_sql(definition)
-        if indexes:  # the counters the triggers did not keep: one GROUP BY each
+        built = None
+        if search and not failed and load.aside_built is not None:
+            try:
+                built = load.aside_built()
+            except RuntimeError:  # then all is built here, as without a second process
+                current_app.logger.exception("the seed's search index and counters were not built aside")
+        if built:
+            _copy_aside(connection, built)
+        elif indexes:  # the counters the triggers did not keep: one GROUP BY each
             if not sqlite:
                 connection.exec_driver_sql("ALTER TABLE enquiries ENABLE TRIGGER USER")
             counters.rebuild(connection)
-        built = None
-        if search and not failed and load.search_index is not None:
-            try:
-                built = load.search_index()
-            except RuntimeError:  # then the index is built here, as without a second process
-                current_app.logger.exception("the seed's search index was not built aside")
-        if built:
-            _copy_search_index(connection, built)
-        elif search:
+        if search and not built:
             connection.exec_driver_sql("INSERT INTO contacts_search(contacts_search) VALUES ('rebuild')")
         if indexes:  # fresh statistics, so that the planner knows which index is selective
             if sqlite:
@@ -267,16 +267,36 @@ def _bulk_load(connection, rows):
 SEARCH_SHADOW_TABLES = ("contacts_search_data", "contacts_search_idx", "contacts_search_docsize")
 
 
-def _copy_search_index(connection, path):
-    """The FTS5 index of `contacts_search` as built in the scratch file `path` (the same table
-    definition, the same rows): its shadow tables are copied as they are, instead of a 'rebuild'
-    here, which would tokenise every contact again."""
-    connection.exec_driver_sql("ATTACH DATABASE ? AS search_build", (path,))
-    for table in SEARCH_SHADOW_TABLES:
+def _counter_tables():
+    return [c.table for c in counters.COUNTERS]
+
+
+def _aside_schema(connection):
+    """What _Aside needs to build the search index and counters as this database would: the
+    definitions of the FTS5 table and the counters' tables, the declared types of the
+    enquiries' columns, and the counters' rebuild statements."""
+    names = ("contacts_search", *_counter_tables())
+    marks = ", ".join("?" for _ in names)
+    definitions = dict(connection.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", names).all())  # noqa: S608
+    types = {row[1]: row[2] for row in connection.exec_driver_sql("PRAGMA table_info(enquiries)")}
+    statements = counters.rebuild_statements("sqlite")
+    read = " ".join(statements)
+    return {"tables": [definitions[name] for name in names],
+            "enquiry_columns": [(name, types[name]) for name in ENQUIRY_COLUMNS if name in read and name != "id"],
+            "counters": statements}
+
+
+def _copy_aside(connection, path):
+    """The search index and the counters as _Aside built them in the scratch file `path` (the
+    same definitions, the same rows): their tables are copied as they are, instead of a FTS
+    'rebuild' here (which would tokenise every contact again) and a GROUP BY per counter."""
+    connection.exec_driver_sql("ATTACH DATABASE ? AS aside", (path,))
+    for table in (*SEARCH_SHADOW_TABLES, *_counter_tables()):
         connection.exec_driver_sql(f"DELETE FROM main.{table}")  # noqa: S608 (our names)
-        connection.exec_driver_sql(f"INSERT INTO main.{table} SELECT * FROM search_build.{table}")  # noqa: S608
+        connection.exec_driver_sql(f"INSERT INTO main.{table} SELECT * FROM aside.{table}")  # noqa: S608
     connection.commit()
-    connection.exec_driver_sql("DETACH DATABASE search_build")
+    connection.exec_driver_sql("DETACH DATABASE aside")
 
 
 @functools.cache
@@ -336,8 +356,9 @@ def seed_demo(count, seed=None):
 
         rows = batches()
         if count >= BULK_FROM:  # drawn in a second process while this one writes
-            rows = stack.enter_context(_RowProcess(batches, load.search_sql if contact_id == 1 else None))
-            load.search_index = rows.search_index
+            aside = load.aside if contact_id == enquiry_id == 1 else None  # into empty tables only
+            rows = stack.enter_context(_RowProcess(batches, aside))
+            load.aside_built = rows.aside_built
         for contacts, enquiries in rows:
             _write_batch(writer, contacts, enquiries, policy)
             connection.commit()
@@ -381,36 +402,35 @@ class _RowProcess:
     pipe (at most one batch ahead), so that drawing rows and writing them use both cores. The
     child inherits the random state and everything else it needs; an error in it is raised here.
 
-    With `search_sql` (SQLite, into an empty `contacts`), the child also fills an FTS5 table of
-    that very definition in a scratch file with the contacts it sent, while the parent writes
-    and then builds the indexes and counters; `search_index()` waits for that file."""
+    With `aside` (SQLite, into empty tables; see _bulk_load), the child also builds, in a
+    scratch SQLite file, what the parent would otherwise build after the load: the FTS5 search
+    index of the contacts it sent and the dashboard's counters of the enquiries, with the very
+    table definitions and SQL of the parent's database, while the parent writes the rows and
+    builds its indexes. `aside_built()` waits for that file."""
 
-    def __init__(self, batches, search_sql=None):
+    def __init__(self, batches, aside=None):
         context = multiprocessing.get_context("fork")
         self.receiver, sender = context.Pipe(duplex=False)
         self.path = None
-        if search_sql:
-            handle, self.path = tempfile.mkstemp(prefix="crm-seed-search-", suffix=".sqlite3")
+        if aside:
+            handle, self.path = tempfile.mkstemp(prefix="crm-seed-aside-", suffix=".sqlite3")
             os.close(handle)
-        self.process = context.Process(target=self._produce, args=(sender, batches, search_sql),
+        self.process = context.Process(target=self._produce, args=(sender, batches, aside),
                                        name="crm-seed-rows", daemon=True)
         self.process.start()
         sender.close()
 
-    def _produce(self, sender, batches, search_sql):
+    def _produce(self, sender, batches, aside):
         self.receiver.close()
         try:
-            search = _search_builder(self.path, search_sql) if search_sql else None
+            scratch = _Aside(self.path, aside) if aside else None
             for contacts, enquiries in batches():
                 sender.send((contacts, enquiries))
-                if search is not None:
-                    search.executemany(
-                        "INSERT INTO contacts_search(rowid, name, email, company) VALUES (?, ?, ?, ?)",
-                        [(c[0], c[2], c[1], c[3]) for c in contacts])
+                if scratch is not None:
+                    scratch.add(contacts, enquiries)
             sender.send(None)
-            if search is not None:
-                search.commit()
-                search.close()
+            if scratch is not None:
+                scratch.finish()
                 sender.send(self.path)
         except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
             sender.send(RuntimeError(f"the seed's row generator failed: {error!r}"))
@@ -430,8 +450,8 @@ class _RowProcess:
         while (batch := self._next()) is not None:
             yield batch
 
-    def search_index(self):
-        """The scratch file with the FTS5 index of the contacts sent (after the last batch)."""
+    def aside_built(self):
+        """The scratch file with the search index and counters (after the last batch)."""
         return self._next() if self.path else None
 
     def __enter__(self):
@@ -446,13 +466,35 @@ class _RowProcess:
             Path(self.path).unlink(missing_ok=True)
 
 
-def _search_builder(path, search_sql):
-    search = sqlite3.connect(path)
-    for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-131072"):
-        search.execute(f"PRAGMA {pragma}")
-    search.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, email TEXT, company TEXT)")
-    search.execute(search_sql)
-    return search
+class _Aside:
+    """The scratch database of _RowProcess: the FTS5 table and the counters' tables as the
+    parent's schema defines them, and the enquiries' columns the counters read."""
+
+    def __init__(self, path, aside):
+        self.db = sqlite3.connect(path)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-131072", "temp_store=MEMORY"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, email TEXT, company TEXT)")
+        for definition in aside["tables"]:
+            self.db.execute(definition)
+        columns = aside["enquiry_columns"]  # (name, declared type): the same affinities
+        self.db.execute(f"CREATE TABLE enquiries ({', '.join(f'{n} {t}' for n, t in columns)})")
+        self.positions = [ENQUIRY_COLUMNS.index(name) for name, _ in columns]
+        self.insert = (f"INSERT INTO enquiries ({', '.join(n for n, _ in columns)}) "  # noqa: S608 (our names)
+                       f"VALUES ({', '.join('?' for _ in columns)})")
+        self.counters = aside["counters"]
+
+    def add(self, contacts, enquiries):
+        self.db.executemany("INSERT INTO contacts_search(rowid, name, email, company) VALUES (?, ?, ?, ?)",
+                            [(c[0], c[2], c[1], c[3]) for c in contacts])
+        positions = self.positions
+        self.db.executemany(self.insert, [tuple(e[i] for i in positions) for e in enquiries])
+
+    def finish(self):
+        for statement in self.counters:
+            self.db.execute(statement)
+        self.db.commit()
+        self.db.close()
 
 
 def _batch_rows(time_, rng, offsets, first, now, managers, taken, tag, contact_id, enquiry_id, newest):
