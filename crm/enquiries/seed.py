@@ -160,20 +160,27 @@ class _BulkWriter:
     def time(self, value):
         return None if value is None else value.isoformat(" ", "microseconds") + self.zone
 
+    def shape(self, rows):
+        """The rows as this database takes them: COPY's text on PostgreSQL (may be made in
+        another process), the tuples themselves on SQLite."""
+        if not self.postgresql:
+            return rows
+        escape = self._ESCAPE
+        return "".join(
+            "\t".join("\\N" if v is None else v.translate(escape) if isinstance(v, str) else str(v)
+                      for v in row) + "\n"
+            for row in rows)
+
     def write(self, table, columns, rows):
+        """`rows` as shape() made them."""
         if not rows:
             return
         if self.postgresql:
             if not self.connection.in_transaction():
                 self.connection.begin()  # else commit() would not know of the COPY below
             cursor = self.connection.connection.driver_connection.cursor()
-            escape = self._ESCAPE
-            lines = "".join(
-                "\t".join("\\N" if v is None else v.translate(escape) if isinstance(v, str) else str(v)
-                          for v in row) + "\n"
-                for row in rows)
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                copy.write(lines)
+                copy.write(rows if isinstance(rows, str) else self.shape(rows))
             return
         placeholders = ", ".join("?" for _ in columns)
         self.connection.exec_driver_sql(
@@ -354,15 +361,15 @@ def seed_demo(count, seed=None):
                                   taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset,
                                   newest=offsets[-1])  # the newest one is always still new
 
-        rows = batches()
+        rows = (_shaped(writer.shape, contacts, enquiries) for contacts, enquiries in batches())
         if count >= BULK_FROM:  # drawn in a second process while this one writes
             aside = load.aside if contact_id == enquiry_id == 1 else None  # into empty tables only
-            rows = stack.enter_context(_RowProcess(batches, aside))
+            rows = stack.enter_context(_RowProcess(batches, writer.shape, aside))
             load.aside_built = rows.aside_built
-        for contacts, enquiries in rows:
-            _write_batch(writer, contacts, enquiries, policy)
+        for contacts, enquiries, first_id, size in rows:
+            _write_batch(writer, contacts, enquiries, first_id, size, policy)
             connection.commit()
-            result.enquiries += len(enquiries)
+            result.enquiries += size
         writer.sync_sequence("contacts")
         writer.sync_sequence("enquiries")
     result.seconds = time.perf_counter() - started
@@ -408,24 +415,24 @@ class _RowProcess:
     table definitions and SQL of the parent's database, while the parent writes the rows and
     builds its indexes. `aside_built()` waits for that file."""
 
-    def __init__(self, batches, aside=None):
+    def __init__(self, batches, shape, aside=None):
         context = multiprocessing.get_context("fork")
         self.receiver, sender = context.Pipe(duplex=False)
         self.path = None
         if aside:
             handle, self.path = tempfile.mkstemp(prefix="crm-seed-aside-", suffix=".sqlite3")
             os.close(handle)
-        self.process = context.Process(target=self._produce, args=(sender, batches, aside),
+        self.process = context.Process(target=self._produce, args=(sender, batches, shape, aside),
                                        name="crm-seed-rows", daemon=True)
         self.process.start()
         sender.close()
 
-    def _produce(self, sender, batches, aside):
+    def _produce(self, sender, batches, shape, aside):
         self.receiver.close()
         try:
             scratch = _Aside(self.path, aside) if aside else None
             for contacts, enquiries in batches():
-                sender.send((contacts, enquiries))
+                sender.send(_shaped(shape, contacts, enquiries))
                 if scratch is not None:
                     scratch.add(contacts, enquiries)
             sender.send(None)
@@ -570,8 +577,13 @@ def _batch_rows(time_, rng, offsets, first, now, managers, taken, tag, contact_i
     return contacts, enquiries
 
 
-def _write_batch(writer, contacts, enquiries, policy):
-    size, enquiry_id = len(enquiries), enquiries[0][0]
+def _shaped(shape, contacts, enquiries):
+    """A batch as _write_batch takes it: the rows shaped for the database (see
+    _BulkWriter.shape), the first enquiry id and the number of enquiries."""
+    return shape(contacts), shape(enquiries), enquiries[0][0], len(enquiries)
+
+
+def _write_batch(writer, contacts, enquiries, enquiry_id, size, policy):
     writer.write("contacts", CONTACT_COLUMNS, contacts)
     writer.write("enquiries", ENQUIRY_COLUMNS, enquiries)
     # Consents and the timeline follow from the enquiries: built by the database, in one
