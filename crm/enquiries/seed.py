@@ -6,6 +6,7 @@ Every prospect and company here is fictional; addresses use reserved `.example` 
 import functools
 import multiprocessing
 import os
+import pickle
 import random
 import secrets
 import sqlite3
@@ -409,68 +410,109 @@ class _RowProcess:
     pipe (at most one batch ahead), so that drawing rows and writing them use both cores. The
     child inherits the random state and everything else it needs; an error in it is raised here.
 
-    With `aside` (SQLite, into empty tables; see _bulk_load), the child also builds, in a
+    With `aside` (SQLite, into empty tables; see _bulk_load), a second child builds, in a
     scratch SQLite file, what the parent would otherwise build after the load: the FTS5 search
-    index of the contacts it sent and the dashboard's counters of the enquiries, with the very
-    table definitions and SQL of the parent's database, while the parent writes the rows and
-    builds its indexes. `aside_built()` waits for that file."""
+    index of the contacts and the dashboard's counters of the enquiries, with the very table
+    definitions and SQL of the parent's database, from the same batches (pickled once, sent to
+    both), while the parent writes the rows and builds its indexes. `aside_built()` waits for
+    that file."""
 
     def __init__(self, batches, shape, aside=None):
         context = multiprocessing.get_context("fork")
         self.receiver, sender = context.Pipe(duplex=False)
-        self.path = None
+        self.path = self.built = None
+        rows_in = rows_out = built_out = None
+        self.processes = []
         if aside:
             handle, self.path = tempfile.mkstemp(prefix="crm-seed-aside-", suffix=".sqlite3")
             os.close(handle)
-        self.process = context.Process(target=self._produce, args=(sender, batches, shape, aside),
-                                       name="crm-seed-rows", daemon=True)
-        self.process.start()
-        sender.close()
+            rows_in, rows_out = context.Pipe(duplex=False)
+            self.built, built_out = context.Pipe(duplex=False)
+        # Each process closes the ends it does not use, so that a reader sees the end of a
+        # writer that stopped.
+        if aside:
+            self.processes.append(context.Process(
+                target=_build_aside, args=(self.path, aside, rows_in, built_out,
+                                           (self.receiver, sender, rows_out, self.built)),
+                name="crm-seed-aside", daemon=True))
+        self.processes.append(context.Process(
+            target=_produce, args=(batches, shape, sender, rows_out, (self.receiver, rows_in, self.built, built_out)),
+            name="crm-seed-rows", daemon=True))
+        for process in self.processes:
+            process.start()
+        for end in (sender, rows_in, rows_out, built_out):
+            if end is not None:
+                end.close()
 
-    def _produce(self, sender, batches, shape, aside):
-        self.receiver.close()
+    def _next(self, receiver):
         try:
-            scratch = _Aside(self.path, aside) if aside else None
-            for contacts, enquiries in batches():
-                sender.send(_shaped(shape, contacts, enquiries))
-                if scratch is not None:
-                    scratch.add(contacts, enquiries)
-            sender.send(None)
-            if scratch is not None:
-                scratch.finish()
-                sender.send(self.path)
-        except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
-            sender.send(RuntimeError(f"the seed's row generator failed: {error!r}"))
-        finally:
-            sender.close()
-
-    def _next(self):
-        try:
-            message = self.receiver.recv()
+            message = receiver.recv()
         except EOFError:
-            raise RuntimeError("the seed's row generator stopped") from None
+            raise RuntimeError("a process of the seed stopped") from None
         if isinstance(message, BaseException):
             raise message
         return message
 
     def __iter__(self):
-        while (batch := self._next()) is not None:
+        while (batch := self._next(self.receiver)) is not None:
             yield batch
 
     def aside_built(self):
         """The scratch file with the search index and counters (after the last batch)."""
-        return self._next() if self.path else None
+        return self._next(self.built) if self.path else None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.receiver.close()
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join()
+        for end in (self.receiver, self.built):
+            if end is not None:
+                end.close()
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+            process.join()
         if self.path:
             Path(self.path).unlink(missing_ok=True)
+
+
+def _close(ends):
+    for end in ends:
+        if end is not None:
+            end.close()
+
+
+def _produce(batches, shape, sender, rows_out, unused):
+    """The row process: every batch, pickled once, to the parent and to the aside process."""
+    _close(unused)
+    try:
+        for contacts, enquiries in batches():
+            batch = pickle.dumps(_shaped(shape, contacts, enquiries), pickle.HIGHEST_PROTOCOL)
+            sender.send_bytes(batch)
+            if rows_out is not None:  # SQLite: the same tuples
+                rows_out.send_bytes(batch)
+        sender.send(None)
+        if rows_out is not None:
+            rows_out.send(None)
+    except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
+        sender.send(RuntimeError(f"the seed's row generator failed: {error!r}"))
+    finally:
+        _close((sender, rows_out))
+
+
+def _build_aside(path, aside, rows_in, built_out, unused):
+    """The aside process: the search index and counters of the rows it is sent, into `path`."""
+    _close(unused)
+    try:
+        scratch = _Aside(path, aside)
+        while (batch := rows_in.recv()) is not None:
+            scratch.add(batch[0], batch[1])
+        scratch.finish()
+        built_out.send(path)
+    except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
+        built_out.send(RuntimeError(f"the seed's search index and counters failed: {error!r}"))
+    finally:
+        _close((rows_in, built_out))
 
 
 class _Aside:
