@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Time `flask crm seed-demo --enquiries N` into a fresh database.
 # Usage: bench/seed.sh [sqlite|postgresql] [N]
+# CPU is that of both seed processes (the row generator is a child, waited for); on PostgreSQL
+# the server's own CPU is not in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-sqlite}
@@ -17,5 +19,6 @@ else
   trap 'rm -rf "$work"' EXIT
 fi
 .venv/bin/flask db upgrade >/dev/null 2>&1
-echo "== seed-demo --enquiries $count on $kind"
+echo "== seed-demo --enquiries $count on $kind ($(date -u '+%Y-%m-%d %H:%M UTC'); before: $(cut -d' ' -f1-3 /proc/loadavg))"
 /usr/bin/time -f "wall %e s, CPU %U s user + %S s system, max RSS %M KiB" .venv/bin/flask crm seed-demo --enquiries "$count" 2>&1 | grep -E "Seeded|wall|Error"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"

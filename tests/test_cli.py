@@ -100,6 +100,26 @@ def test_seed_demo_commits_every_batch_and_fills_the_search_index(app, runner, m
         assert db.session.scalar(sa.select(sa.func.max(Enquiry.id))) == 100
 
 
+def test_seed_demo_bulk_load_draws_rows_aside_and_fills_the_search_index(app, runner, monkeypatch):
+    """The path of 50,000 or more: rows from a second process, indexes and (SQLite) the search
+    index built once at the end, the latter in the second process."""
+    monkeypatch.setattr("crm.enquiries.seed.BULK_FROM", 1)
+    monkeypatch.setattr("crm.enquiries.seed.BATCH", 70)
+    assert runner.invoke(args=["crm", "seed-demo", "--enquiries", "200"]).exit_code == 0
+    assert count(app, Enquiry) == count(app, Contact) == count(app, Consent) == count(app, Activity) == 200
+    from crm.triage.search import matching_contacts
+
+    with app.app_context():
+        for contact_id, name in db.session.execute(sa.select(Contact.id, Contact.name).order_by(Contact.id).limit(3)):
+            assert contact_id in db.session.scalars(matching_contacts(name)).all()
+        if db.engine.dialect.name == "sqlite":
+            db.session.execute(sa.text("INSERT INTO contacts_search(contacts_search) VALUES ('integrity-check')"))
+            # and the triggers are back: a new contact is found
+            db.session.execute(sa.text("UPDATE contacts SET name = 'Zyxwvu Qponml' WHERE id = 5"))
+            db.session.commit()
+            assert db.session.scalars(matching_contacts("Zyxwvu Qponml")).all() == [5]
+
+
 def test_seed_demo_if_empty_leaves_a_filled_database_alone(app, runner):
     runner.invoke(args=["crm", "seed-demo", "--enquiries", "10"])
     result = runner.invoke(args=["crm", "seed-demo", "--enquiries", "10", "--if-empty"])

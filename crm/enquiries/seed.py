@@ -4,14 +4,20 @@ Every prospect and company here is fictional; addresses use reserved `.example` 
 """
 
 import functools
+import multiprocessing
+import os
+import pickle
 import random
 import secrets
+import sqlite3
+import tempfile
 import time
 import unicodedata
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app
@@ -155,20 +161,27 @@ class _BulkWriter:
     def time(self, value):
         return None if value is None else value.isoformat(" ", "microseconds") + self.zone
 
+    def shape(self, rows):
+        """The rows as this database takes them: COPY's text on PostgreSQL (may be made in
+        another process), the tuples themselves on SQLite."""
+        if not self.postgresql:
+            return rows
+        escape = self._ESCAPE
+        return "".join(
+            "\t".join("\\N" if v is None else v.translate(escape) if isinstance(v, str) else str(v)
+                      for v in row) + "\n"
+            for row in rows)
+
     def write(self, table, columns, rows):
+        """`rows` as shape() made them."""
         if not rows:
             return
         if self.postgresql:
             if not self.connection.in_transaction():
                 self.connection.begin()  # else commit() would not know of the COPY below
             cursor = self.connection.connection.driver_connection.cursor()
-            escape = self._ESCAPE
-            lines = "".join(
-                "\t".join("\\N" if v is None else v.translate(escape) if isinstance(v, str) else str(v)
-                          for v in row) + "\n"
-                for row in rows)
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                copy.write(lines)
+                copy.write(rows if isinstance(rows, str) else self.shape(rows))
             return
         placeholders = ", ".join("?" for _ in columns)
         self.connection.exec_driver_sql(
@@ -219,17 +232,33 @@ def _bulk_load(connection, rows):
         connection.exec_driver_sql(f'DROP {kind} "{name}"')
     if indexes and not sqlite:  # the dashboard counters' triggers (SQLite's went with the others)
         connection.exec_driver_sql("ALTER TABLE enquiries DISABLE TRIGGER USER")
+    search = sqlite and any(name.startswith("contacts_search") for name, _ in indexes)
+    # The caller may have the search index and the counters built elsewhere, from the same
+    # schema (see _RowProcess), and hand over the scratch file through load.aside_built().
+    load = SimpleNamespace(aside=search and _aside_schema(connection), aside_built=None)
+    failed = False
     try:
-        yield
+        yield load
+    except BaseException:
+        failed = True
+        raise
     finally:
         connection.rollback()
         for _, definition in indexes:
             connection.exec_driver_sql(definition)
-        if indexes:  # the counters the triggers did not keep: one GROUP BY each
+        built = None
+        if search and not failed and load.aside_built is not None:
+            try:
+                built = load.aside_built()
+            except RuntimeError:  # then all is built here, as without a second process
+                current_app.logger.exception("the seed's search index and counters were not built aside")
+        if built:
+            _copy_aside(connection, built)
+        elif indexes:  # the counters the triggers did not keep: one GROUP BY each
             if not sqlite:
                 connection.exec_driver_sql("ALTER TABLE enquiries ENABLE TRIGGER USER")
             counters.rebuild(connection)
-        if sqlite and any(name.startswith("contacts_search") for name, _ in indexes):
+        if search and not built:
             connection.exec_driver_sql("INSERT INTO contacts_search(contacts_search) VALUES ('rebuild')")
         if indexes:  # fresh statistics, so that the planner knows which index is selective
             if sqlite:
@@ -239,6 +268,43 @@ def _bulk_load(connection, rows):
         if sqlite:
             for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "cache_size=-65536", "temp_store=DEFAULT"):
                 connection.exec_driver_sql(f"PRAGMA {pragma}")
+        if built:  # FTS5 caches an index's structure per connection: this one is not reused
+            connection.invalidate()
+
+
+SEARCH_SHADOW_TABLES = ("contacts_search_data", "contacts_search_idx", "contacts_search_docsize")
+
+
+def _counter_tables():
+    return [c.table for c in counters.COUNTERS]
+
+
+def _aside_schema(connection):
+    """What _Aside needs to build the search index and counters as this database would: the
+    definitions of the FTS5 table and the counters' tables, the declared types of the
+    enquiries' columns, and the counters' rebuild statements."""
+    names = ("contacts_search", *_counter_tables())
+    marks = ", ".join("?" for _ in names)
+    definitions = dict(connection.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", names).all())  # noqa: S608
+    types = {row[1]: row[2] for row in connection.exec_driver_sql("PRAGMA table_info(enquiries)")}
+    statements = counters.rebuild_statements("sqlite")
+    read = " ".join(statements)
+    return {"tables": [definitions[name] for name in names],
+            "enquiry_columns": [(name, types[name]) for name in ENQUIRY_COLUMNS if name in read and name != "id"],
+            "counters": statements}
+
+
+def _copy_aside(connection, path):
+    """The search index and the counters as _Aside built them in the scratch file `path` (the
+    same definitions, the same rows): their tables are copied as they are, instead of a FTS
+    'rebuild' here (which would tokenise every contact again) and a GROUP BY per counter."""
+    connection.exec_driver_sql("ATTACH DATABASE ? AS aside", (path,))
+    for table in (*SEARCH_SHADOW_TABLES, *_counter_tables()):
+        connection.exec_driver_sql(f"DELETE FROM main.{table}")  # noqa: S608 (our names)
+        connection.exec_driver_sql(f"INSERT INTO main.{table} SELECT * FROM aside.{table}")  # noqa: S608
+    connection.commit()
+    connection.exec_driver_sql("DETACH DATABASE aside")
 
 
 @functools.cache
@@ -286,15 +352,25 @@ def seed_demo(count, seed=None):
     first = now - timedelta(seconds=span)
     db.session.commit()
     # A connection of its own: the batches commit one by one, outside the session's transaction.
-    with db.engine.connect() as connection, _bulk_load(connection, count):
+    with db.engine.connect() as connection, ExitStack() as stack, _bulk_load(connection, count) as load:
         writer = _BulkWriter(connection)
         contact_id, enquiry_id = writer.next_id("contacts"), writer.next_id("enquiries")
-        for offset in range(0, count, BATCH):
-            _seed_batch(writer, rng, offsets[offset:offset + BATCH], first, now, managers, policy,
-                        taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset,
-                        newest=offsets[-1])  # the newest one is always still new
+
+        def batches():
+            for offset in range(0, count, BATCH):
+                yield _batch_rows(writer.time, rng, offsets[offset:offset + BATCH], first, now, managers,
+                                  taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset,
+                                  newest=offsets[-1])  # the newest one is always still new
+
+        rows = (_shaped(writer.shape, contacts, enquiries) for contacts, enquiries in batches())
+        if count >= BULK_FROM:  # drawn in a second process while this one writes
+            aside = load.aside if contact_id == enquiry_id == 1 else None  # into empty tables only
+            rows = stack.enter_context(_RowProcess(batches, writer.shape, aside))
+            load.aside_built = rows.aside_built
+        for contacts, enquiries, first_id, size in rows:
+            _write_batch(writer, contacts, enquiries, first_id, size, policy)
             connection.commit()
-            result.enquiries += min(BATCH, count - offset)
+            result.enquiries += size
         writer.sync_sequence("contacts")
         writer.sync_sequence("enquiries")
     result.seconds = time.perf_counter() - started
@@ -329,11 +405,151 @@ ACTIVITIES_FROM_ENQUIRIES = (
 )
 
 
-def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, contact_id, enquiry_id,
-                newest):
-    """One batch of rows; random columns are drawn for the whole batch at once (cheap)."""
+class _RowProcess:
+    """The batches of `batches()` drawn in a forked child process and handed over through a
+    pipe (at most one batch ahead), so that drawing rows and writing them use both cores. The
+    child inherits the random state and everything else it needs; an error in it is raised here.
+
+    With `aside` (SQLite, into empty tables; see _bulk_load), a second child builds, in a
+    scratch SQLite file, what the parent would otherwise build after the load: the FTS5 search
+    index of the contacts and the dashboard's counters of the enquiries, with the very table
+    definitions and SQL of the parent's database, from the same batches (pickled once, sent to
+    both), while the parent writes the rows and builds its indexes. `aside_built()` waits for
+    that file."""
+
+    def __init__(self, batches, shape, aside=None):
+        context = multiprocessing.get_context("fork")
+        self.receiver, sender = context.Pipe(duplex=False)
+        self.path = self.built = None
+        rows_in = rows_out = built_out = None
+        self.processes = []
+        if aside:
+            handle, self.path = tempfile.mkstemp(prefix="crm-seed-aside-", suffix=".sqlite3")
+            os.close(handle)
+            rows_in, rows_out = context.Pipe(duplex=False)
+            self.built, built_out = context.Pipe(duplex=False)
+        # Each process closes the ends it does not use, so that a reader sees the end of a
+        # writer that stopped.
+        if aside:
+            self.processes.append(context.Process(
+                target=_build_aside, args=(self.path, aside, rows_in, built_out,
+                                           (self.receiver, sender, rows_out, self.built)),
+                name="crm-seed-aside", daemon=True))
+        self.processes.append(context.Process(
+            target=_produce, args=(batches, shape, sender, rows_out, (self.receiver, rows_in, self.built, built_out)),
+            name="crm-seed-rows", daemon=True))
+        for process in self.processes:
+            process.start()
+        for end in (sender, rows_in, rows_out, built_out):
+            if end is not None:
+                end.close()
+
+    def _next(self, receiver):
+        try:
+            message = receiver.recv()
+        except EOFError:
+            raise RuntimeError("a process of the seed stopped") from None
+        if isinstance(message, BaseException):
+            raise message
+        return message
+
+    def __iter__(self):
+        while (batch := self._next(self.receiver)) is not None:
+            yield batch
+
+    def aside_built(self):
+        """The scratch file with the search index and counters (after the last batch)."""
+        return self._next(self.built) if self.path else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for end in (self.receiver, self.built):
+            if end is not None:
+                end.close()
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+            process.join()
+        if self.path:
+            Path(self.path).unlink(missing_ok=True)
+
+
+def _close(ends):
+    for end in ends:
+        if end is not None:
+            end.close()
+
+
+def _produce(batches, shape, sender, rows_out, unused):
+    """The row process: every batch, pickled once, to the parent and to the aside process."""
+    _close(unused)
+    try:
+        for contacts, enquiries in batches():
+            batch = pickle.dumps(_shaped(shape, contacts, enquiries), pickle.HIGHEST_PROTOCOL)
+            sender.send_bytes(batch)
+            if rows_out is not None:  # SQLite: the same tuples
+                rows_out.send_bytes(batch)
+        sender.send(None)
+        if rows_out is not None:
+            rows_out.send(None)
+    except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
+        sender.send(RuntimeError(f"the seed's row generator failed: {error!r}"))
+    finally:
+        _close((sender, rows_out))
+
+
+def _build_aside(path, aside, rows_in, built_out, unused):
+    """The aside process: the search index and counters of the rows it is sent, into `path`."""
+    _close(unused)
+    try:
+        scratch = _Aside(path, aside)
+        while (batch := rows_in.recv()) is not None:
+            scratch.add(batch[0], batch[1])
+        scratch.finish()
+        built_out.send(path)
+    except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
+        built_out.send(RuntimeError(f"the seed's search index and counters failed: {error!r}"))
+    finally:
+        _close((rows_in, built_out))
+
+
+class _Aside:
+    """The scratch database of _RowProcess: the FTS5 table and the counters' tables as the
+    parent's schema defines them, and the enquiries' columns the counters read."""
+
+    def __init__(self, path, aside):
+        self.db = sqlite3.connect(path)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-131072", "temp_store=MEMORY"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, email TEXT, company TEXT)")
+        for definition in aside["tables"]:
+            self.db.execute(definition)
+        columns = aside["enquiry_columns"]  # (name, declared type): the same affinities
+        self.db.execute(f"CREATE TABLE enquiries ({', '.join(f'{n} {t}' for n, t in columns)})")
+        self.positions = [ENQUIRY_COLUMNS.index(name) for name, _ in columns]
+        self.insert = (f"INSERT INTO enquiries ({', '.join(n for n, _ in columns)}) "  # noqa: S608 (our names)
+                       f"VALUES ({', '.join('?' for _ in columns)})")
+        self.counters = aside["counters"]
+
+    def add(self, contacts, enquiries):
+        self.db.executemany("INSERT INTO contacts_search(rowid, name, email, company) VALUES (?, ?, ?, ?)",
+                            [(c[0], c[2], c[1], c[3]) for c in contacts])
+        positions = self.positions
+        self.db.executemany(self.insert, [tuple(e[i] for i in positions) for e in enquiries])
+
+    def finish(self):
+        for statement in self.counters:
+            self.db.execute(statement)
+        self.db.commit()
+        self.db.close()
+
+
+def _batch_rows(time_, rng, offsets, first, now, managers, taken, tag, contact_id, enquiry_id, newest):
+    """One batch of (contacts, enquiries) tuples; random columns are drawn for the whole batch
+    at once (cheap)."""
     size = len(offsets)
-    time_ = writer.time
     statuses, weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
     drawn_statuses = rng.choices(statuses, weights, k=size)
     firsts, lasts = rng.choices(FIRST_NAMES, k=size), rng.choices(LAST_NAMES, k=size)
@@ -400,6 +616,16 @@ def _seed_batch(writer, rng, offsets, first, now, managers, policy, taken, tag, 
             time_(closed), rng.choice(PROJECT_TYPES) if project else None,
             planned_jobs, int(planned_jobs * rng.uniform(0.3, 1.1)) if realised else None,
             planned_capex, int(planned_capex * rng.uniform(0.3, 1.1)) if realised else None))
+    return contacts, enquiries
+
+
+def _shaped(shape, contacts, enquiries):
+    """A batch as _write_batch takes it: the rows shaped for the database (see
+    _BulkWriter.shape), the first enquiry id and the number of enquiries."""
+    return shape(contacts), shape(enquiries), enquiries[0][0], len(enquiries)
+
+
+def _write_batch(writer, contacts, enquiries, enquiry_id, size, policy):
     writer.write("contacts", CONTACT_COLUMNS, contacts)
     writer.write("enquiries", ENQUIRY_COLUMNS, enquiries)
     # Consents and the timeline follow from the enquiries: built by the database, in one
