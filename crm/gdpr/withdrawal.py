@@ -113,9 +113,12 @@ def withdraw_consent(contact, *, ip_address=None, clock=utcnow):
     # Pending mail to them is deleted (it is personal data with no purpose left). A message a
     # worker holds under its lease is marked cancelled instead: the worker reads the row again
     # right before sending and leaves it (crm.notifications.worker.still_to_send).
+    # Mail to a staff account (user_id) is staff mail, even to the same address: a colleague who
+    # once enquired keeps their invitations and reset links.
     to_them = sa.and_(OutboxMessage.status == "pending",
                       sa.or_(OutboxMessage.contact_id == contact.id,
-                             sa.func.lower(OutboxMessage.recipient) == contact.email))
+                             sa.and_(OutboxMessage.user_id.is_(None),
+                                     sa.func.lower(OutboxMessage.recipient) == contact.email)))
     leased = sa.and_(OutboxMessage.claimed_until.is_not(None), OutboxMessage.claimed_until >= now)
     cancelled = db.session.execute(
         sa.update(OutboxMessage).where(to_them, leased)

@@ -100,6 +100,26 @@ def test_withdrawal_stops_mail_including_queued_mail(smtp_app, smtp_server):
     assert other
 
 
+def test_withdrawal_leaves_staff_mail_to_the_same_address_alone(app, make_user):
+    """A colleague who once enquired as a prospect withdraws: their staff mail (an invitation,
+    a reset link, an assignment) is not mail to the prospect and stays queued."""
+    from crm.staff.services import request_password_reset
+
+    submit(app.test_client())
+    staff_id = make_user(email=PERSON["email"])
+    with app.app_context():
+        request_password_reset(PERSON["email"])
+        staff_mail = db.session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.user_id == staff_id)).all()
+    assert staff_mail
+
+    assert withdraw(app.test_client(), ack_link(app)).status_code == 200
+
+    with app.app_context():
+        assert db.session.scalars(sa.select(OutboxMessage.status)
+                                  .where(OutboxMessage.id.in_(staff_mail))).all() == ["pending"] * len(staff_mail)
+        assert count(app, OutboxMessage, OutboxMessage.kind == "enquiry_received") == 0
+
+
 def test_withdrawal_stops_a_message_a_worker_has_already_claimed(smtp_app, smtp_server):
     from crm.notifications.worker import claim_batch, deliver
 
