@@ -43,18 +43,25 @@ def withdraw_token(contact, enquiry=None):
         if contact.id is None:
             db.session.flush()
         data = {"c": contact.id}
-    return _serializer().dumps({**data, "h": _fingerprint(contact.email)})
+    return _token(data, contact.email)
+
+
+def _token(data, email):
+    return _serializer().dumps({**data, "h": _fingerprint(email)})
+
+
+def _url(token):
+    return f"{current_app.config['CRM_BASE_URL']}/privacy/withdraw/{token}"
 
 
 def withdraw_url(contact, enquiry=None):
-    return f"{current_app.config['CRM_BASE_URL']}/privacy/withdraw/{withdraw_token(contact, enquiry)}"
+    return _url(withdraw_token(contact, enquiry))
 
 
 def enquiry_withdraw_url(email, reference):
     """The link for the person at `email` in mail about the enquiry `reference` (plain values:
     the submission path writes its rows without ORM objects)."""
-    token = _serializer().dumps({"r": reference, "h": _fingerprint(email)})
-    return f"{current_app.config['CRM_BASE_URL']}/privacy/withdraw/{token}"
+    return _url(_token({"r": reference}, email))
 
 
 def contact_for_token(token):
