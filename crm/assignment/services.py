@@ -88,7 +88,7 @@ def assign_recorded_enquiry(new, assignee_id, actor, now):
     reason = {"reason": "recorded"}
     if assignee.id == actor.id:
         _stamp_last_assigned(assignee.id, now)
-        return [_activity("assigned", now, {"from": None, "to": assignee.id, **reason}, actor.id)], []
+        return [Activity.row("assigned", now, {"from": None, "to": assignee.id, **reason}, actor.id)], []
     return _assigned_rows(new, assignee, actor, reason, now)
 
 
@@ -196,18 +196,18 @@ def _stamp_last_assigned(user_id, now):
     db.session.connection().execute(_stamp_statement(), {"user_id": user_id, "now": now})
 
 
-def _activity(kind, now, details, actor_id=None):
-    return {"kind": kind, "created_at": now, "details": details, "actor_id": actor_id}
+def _enquiry_url(reference):
+    return f"{current_app.config['CRM_BASE_URL']}/staff/enquiries/{reference}"
 
 
 def _assignment_email(assignee, actor, reason, facts, previous=None, **row):
-    """The `assigned` email to `assignee` about the enquiry described by `facts` (a NewEnquiry or
-    an Enquiry with its contact): the keyword arguments of `queue_email` or `email_row`."""
+    """The `assigned` email to `assignee` about the enquiry described by `facts` (a NewEnquiry):
+    the keyword arguments of `queue_email` or `email_row`."""
     return dict(
         kind="enquiry_assigned", recipient=assignee.email, template="assignment/assigned",
         staff_name=assignee.name, reassigned=previous is not None, reference=facts.reference,
         sector=facts.sector, topic=facts.topic, country=facts.country, company=facts.company,
-        url=f"{current_app.config['CRM_BASE_URL']}/staff/enquiries/{facts.reference}",
+        url=_enquiry_url(facts.reference),
         why=describe_reason(reason), by=getattr(actor, "name", None), **row,
     )
 
@@ -216,8 +216,8 @@ def _assigned_rows(new, user, actor, reason, now):
     _stamp_last_assigned(user.id, now)
     email = email_row(**_assignment_email(user, actor, reason, new, user_id=user.id, now=now))
     return [
-        _activity("assigned", now, {"from": None, "to": user.id, **reason}, getattr(actor, "id", None)),
-        _activity("email_queued", now, {"kind": email["kind"], "to": "assignee"}),
+        Activity.row("assigned", now, {"from": None, "to": user.id, **reason}, getattr(actor, "id", None)),
+        Activity.row("email_queued", now, {"kind": email["kind"], "to": "assignee"}),
     ], [email]
 
 
@@ -230,7 +230,7 @@ def _unassigned_emails(new, now):
         email_row("enquiry_unassigned", admin.email, "assignment/unassigned", user_id=admin.id, now=now,
                   staff_name=admin.name, reference=new.reference, sector=new.sector, topic=new.topic,
                   country=new.country, company=new.company,
-                  url=f"{current_app.config['CRM_BASE_URL']}/staff/enquiries/{new.reference}")
+                  url=_enquiry_url(new.reference))
         for admin in admins
     ]
 

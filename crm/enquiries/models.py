@@ -158,6 +158,12 @@ class Activity(db.Model):
     enquiry: Mapped[Enquiry] = relationship(back_populates="activities")
     actor = relationship("User")
 
+    @staticmethod
+    def row(kind, now, details, actor_id=None):
+        """A timeline entry as the values of a row, for callers that insert rows with Core (the
+        submission path); the caller adds `enquiry_id`."""
+        return {"kind": kind, "created_at": now, "details": details, "actor_id": actor_id}
+
 
 class IdempotencyKey(db.Model):
     """The first answer given to an `Idempotency-Key`, replayed for 24 hours."""

@@ -180,10 +180,10 @@ def _store(clean, policy, source, ip_address, user_agent, recorded=None):
         connection.execute(statements["update_contact"], details | {"contact_id": contact_id} | (
             {"acknowledged_at": now} if acknowledge else {}))
     new = NewEnquiry(**facts | {"company": details["company"]}, returning=returning)
-    activities = [_activity("created", now, {"source": source}, recorded.actor.id if recorded else None)]
+    activities = [Activity.row("created", now, {"source": source}, recorded.actor.id if recorded else None)]
     emails = []
     if acknowledge:
-        activities.append(_activity("email_queued", now, {"kind": acknowledgement["kind"], "to": "prospect"}))
+        activities.append(Activity.row("email_queued", now, {"kind": acknowledgement["kind"], "to": "prospect"}))
         emails.append(acknowledgement | {"contact_id": contact_id})
     if recorded is None:
         # The engine names the assignee (and emails them, or the admins when nobody can take it).
@@ -216,10 +216,6 @@ def _store(clean, policy, source, ip_address, user_agent, recorded=None):
 
         record_audit("enquiry.recorded", actor=recorded.actor, target_type="enquiry", target_id=new.reference)
     return enquiry_id, Submission(reference=new.reference, acknowledged=bool(emails), response_due_at=due)
-
-
-def _activity(kind, now, details, actor_id=None):
-    return {"kind": kind, "created_at": now, "details": details, "actor_id": actor_id}
 
 
 def _acknowledgement(clean, facts, due, now):
