@@ -3,6 +3,7 @@ inbox, open an enquiry, reply, change its status, add a note, set a follow-up.""
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from crm.enquiries.models import Enquiry
 from crm.extensions import db
@@ -48,24 +49,25 @@ def test_a_manager_works_an_enquiry(app, live_server, make_user, browser, viewpo
     assert page.get_by_role("textbox", name="Subject").input_value() == f"Your enquiry {reference}"
     page.get_by_role("textbox", name="Message").fill("Dear Ada,\nwe would be glad to show you Aalborg.")
     page.get_by_role("button", name="Send reply").click()
-    assert page.get_by_text("Reply queued").is_visible()
+    # expect() waits for the page each click loads (is_visible() would look at the old one).
+    expect(page.get_by_text("Reply queued")).to_be_visible()
     assert page.get_by_text("Reply emailed to the prospect").first.is_visible()
 
     # An empty note is refused with its error next to the field, then a real one is added.
     page.get_by_role("button", name="Add note").click()
-    assert page.locator("#note-body-error").filter(has_text="Write the note.").is_visible()
+    expect(page.locator("#note-body-error").filter(has_text="Write the note.")).to_be_visible()
     page.get_by_role("textbox", name="Note", exact=True).fill("Contacted by phone.\nSite visit planned.")
     page.get_by_role("button", name="Add note").click()
-    assert page.get_by_text("Note added.").is_visible()
+    expect(page.get_by_text("Note added.")).to_be_visible()
 
     page.get_by_role("combobox", name="Status", exact=True).select_option("meeting")
     page.get_by_label("Reason (required for lost)").fill("visit booked")
     page.get_by_role("button", name="Change status").click()
-    assert page.get_by_text("Status: new → meeting (site visit) (visit booked)").is_visible()
+    expect(page.get_by_text("Status: new → meeting (site visit) (visit booked)")).to_be_visible()
 
     page.get_by_label("Next follow-up (YYYY-MM-DD)").fill("2026-12-15")
     page.get_by_role("button", name="Save follow-up").click()
-    assert page.get_by_text("Next follow-up: none → 2026-12-15").is_visible()
+    expect(page.get_by_text("Next follow-up: none → 2026-12-15")).to_be_visible()
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
     assert not [e for e in errors if "422" not in e], errors  # (the refused note answered 422)
 
