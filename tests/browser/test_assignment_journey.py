@@ -1,6 +1,7 @@
 """An admin sets a rule, previews it, and assigns outside someone's sectors with confirmation."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.helpers import make_enquiry
 
@@ -29,17 +30,17 @@ def test_an_admin_adds_a_rule_previews_it_and_assigns_by_hand(app, live_server, 
     page.get_by_label("Medical technology").check()
     page.get_by_label("Description").fill("Medtech lead")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Medtech lead").is_visible()
+    expect(page.get_by_text("Medtech lead")).to_be_visible()
 
     page.get_by_label("Sector").select_option("medtech")
     page.get_by_role("button", name="Preview").click()
-    assert page.get_by_text("An enquiry like this would go to Helena Peyron").is_visible()
+    expect(page.get_by_text("An enquiry like this would go to Helena Peyron")).to_be_visible()
     assert page.get_by_text("(Medtech lead)").is_visible()
 
     page.goto(f"{live_server}/staff/enquiries/{reference}")
     page.get_by_label("Assign to").select_option(label="Robotics Specialist · 0 open · outside their sectors")
     page.get_by_role("button", name="Assign", exact=True).click()
-    assert page.get_by_text("Robotics Specialist does not cover Medical technology.").is_visible()
+    expect(page.get_by_text("Robotics Specialist does not cover Medical technology.")).to_be_visible()
     page.get_by_role("button", name="Yes, assign to Robotics Specialist").click()
     page.wait_for_url(f"{live_server}/staff/enquiries/{reference}")
     assert page.get_by_text("Why: by hand, outside their sectors (confirmed)").is_visible()

@@ -2,6 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from crm.enquiries.models import Contact
 from crm.extensions import db
@@ -25,7 +26,7 @@ def test_an_admin_finds_a_person_downloads_their_data_and_erases_them(app, live_
 
     page.locator("#subject-email").fill("ada@example.com")
     page.get_by_role("button", name="Search").click()
-    assert page.get_by_text("Ada Jensen").is_visible()
+    expect(page.get_by_text("Ada Jensen")).to_be_visible()
     assert page.get_by_role("link", name=reference).is_visible()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download everything held (JSON, Art. 15)").click()
@@ -36,7 +37,7 @@ def test_an_admin_finds_a_person_downloads_their_data_and_erases_them(app, live_
     assert page.get_by_text("Erased: 1 enquiries anonymised").is_visible()
     page.locator("#subject-email").fill("ada@example.com")
     page.get_by_role("button", name="Search").click()
-    assert page.get_by_text("This address was erased before").is_visible()
+    expect(page.get_by_text("This address was erased before")).to_be_visible()
     assert page.get_by_text("Nothing is held about this address.").is_visible()
     with app.app_context():
         assert db.session.scalar(sa.select(Contact).where(Contact.email == "ada@example.com")) is None

@@ -1,6 +1,7 @@
 """A manager logs in, sees the inbox and an enquiry, and logs out, in a real browser."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.helpers import make_enquiry
 
@@ -18,14 +19,14 @@ def test_a_manager_logs_in_and_out(app, live_server, make_user, page):
     page.get_by_label("Email").fill("helena.peyron@investinaalborg.example")
     page.get_by_label("Password").fill("wrong password here")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("The email or password is not right.").is_visible()
+    expect(page.get_by_text("The email or password is not right.")).to_be_visible()
 
     page.get_by_label("Password").fill("correct horse battery staple")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server}/staff/enquiries")
     assert page.get_by_role("heading", name="Inbox").is_visible()
     page.get_by_role("link", name=reference).click()
-    assert page.get_by_text("Ada Jensen").first.is_visible()
+    expect(page.get_by_text("Ada Jensen").first).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{live_server}/login")
