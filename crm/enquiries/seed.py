@@ -235,6 +235,8 @@ class _AsideBuild:
         self.tables = [sql for (sql,) in connection.exec_driver_sql(
             f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", names)]  # noqa: S608
         self.source = connection.exec_driver_sql("PRAGMA database_list").all()[0][2]
+        if not self.source:  # an in-memory database: nothing to read it through
+            return
         handle, self.path = tempfile.mkstemp(prefix="crm-seed-aside-", suffix=".sqlite3")
         os.close(handle)
         self.enquiries = threading.Event()
@@ -332,6 +334,8 @@ def seed_demo(count, seed=None):
     with db.engine.connect() as connection, _bulk_load(connection, count) as aside:
         draws = _Draws(connection, count, rng, now, managers)
         connection.execute(sa.text(draws.table()))
+        while draws.enquiry_id > 1 and connection.execute(sa.text(draws.clash())).first():
+            connection.execute(sa.text(draws.rekey()))  # one the product drew at random: rare
         connection.execute(sa.text(draws.contacts()))
         connection.commit()
         aside.contacts_committed()
@@ -437,6 +441,7 @@ class _Draws:
         span = YEARS * 365 * MICROS_PER_DAY
         self.first, self.slot = self.now - span, span // count
         self.managers = managers
+        self.offset = REFERENCE_KEY[2]
         next_id = "SELECT coalesce(max(id), 0) + 1 FROM {}"
         self.contact_id = connection.exec_driver_sql(next_id.format("contacts")).scalar()
         self.enquiry_id = connection.exec_driver_sql(next_id.format("enquiries")).scalar()
@@ -452,12 +457,12 @@ class _Draws:
             return f"DATE '{self.today}' + CAST({days_from_today} AS INTEGER)"
         return f"date('{self.today}', ({days_from_today}) || ' days')"
 
-    @staticmethod
-    def reference(number):
+    def reference(self, number):
         """`AAL-XXXX-XXXX` from a bijection of 40-bit numbers (multiply, swap the 20-bit halves,
         multiply): distinct ids give distinct references, which look random. Products stay
         below 2^62: the multipliers go in 20-bit halves."""
-        first, second, offset = REFERENCE_KEY
+        first, second, _ = REFERENCE_KEY
+        offset = self.offset
 
         def times(x, multiplier):  # x · multiplier mod 2^40
             high, low = multiplier >> 20, multiplier & 0xFFFFF
@@ -466,6 +471,19 @@ class _Draws:
         y = f"({times(number, first)} + {offset})"
         swapped = f"(({y}) % 1099511627776 / 1048576 + ({y}) % 1048576 * 1048576)"
         return times(swapped, second)
+
+    def reference_text(self):
+        return "'AAL-' || " + " || ".join(
+            f"substr('{ALPHABET}', CAST((reference_bits >> {shift}) & 31 AS INTEGER) + 1, 1)"
+            + (" || '-'" if shift == 20 else "") for shift in range(35, -1, -5))
+
+    def clash(self):
+        """A drawn reference that the table has already (the seed's own are distinct)."""
+        return f"SELECT 1 FROM enquiries WHERE reference IN (SELECT {self.reference_text()} FROM seed_draws) LIMIT 1"  # noqa: S608
+
+    def rekey(self):
+        self.offset += 1
+        return f"UPDATE seed_draws SET reference_bits = {self.reference(f'{self.enquiry_id} + n')}"  # noqa: S608
 
     # Which digits of which stream each column takes: a for the contact, b for r and q, c d e
     # for the enquiry, f for the phone number and the time of receipt.
@@ -551,8 +569,6 @@ FROM seed_draws"""  # noqa: S608
         jobs, capex, jobs_share, capex_share = _digits("e", 196, 50, 80, 80)
         closed = ", ".join(_literal(s) for s in CLOSED_STATUSES)
         contact = f"{self.contact_id} + n"
-        base32 = " || ".join(f"substr('{ALPHABET}', CAST((reference_bits >> {shift}) & 31 AS INTEGER) + 1, 1)"
-                             + (" || '-'" if shift == 20 else "") for shift in range(35, -1, -5))
         assignee = (f"CASE WHEN status <> 'new' OR r < 5000 THEN {_pick(self.managers, manager)} END"
                     if self.managers else "NULL")
         project = f"status IN ({', '.join(_literal(s) for s in sorted(PROJECT_STATUSES))}) AND r < 9000"
@@ -562,7 +578,7 @@ FROM seed_draws"""  # noqa: S608
   status, lost_reason, assignee_id, next_follow_up_on, first_response_at, response_due_at, priority, created_at,
   updated_at, last_activity_at, closed_at, project_type, planned_jobs, realised_jobs, planned_capex_eur,
   realised_capex_eur)
-SELECT id, 'AAL-' || {base32}, {contact}, {_pick(list(SECTORS), sector)}, {_pick(list(TOPICS), topic)},
+SELECT id, {self.reference_text()}, {contact}, {_pick(list(SECTORS), sector)}, {_pick(list(TOPICS), topic)},
        {_pick(MESSAGES, message)},
        CASE WHEN {_pick(COUNTRIES, country)} = 'DK' AND r < 5000 THEN 'da' ELSE 'en' END,
        {_pick(SOURCES, source)}, status,
