@@ -217,76 +217,94 @@ SEARCH_SHADOW_TABLES = ("contacts_search_data", "contacts_search_idx", "contacts
 
 
 class _AsideBuild:
-    """On SQLite, the FTS5 search index of every contact and the dashboard counters of every
-    enquiry, built in a scratch SQLite file by a connection of its own in a thread, from the
-    rows the seed has committed (read through ATTACH; WAL lets it read while the seed's
-    connection writes): the index once the contacts are in (`contacts_committed`), the
-    counters once the enquiries are (`enquiries_committed`). The scratch file has the very
-    definitions of the search and counter tables, and the counters' own rebuild statements
-    run there; _copy_aside then copies the tables. sqlite3 releases the GIL while a statement
-    runs, so both cores work. Without a connection (PostgreSQL, a small seed) it does nothing."""
+    """On SQLite, a second connection in a thread, on a scratch SQLite file, takes what it can
+    of the load off the seed's connection: it makes the contacts (the same statements, into a
+    copy of the contacts table), which the seed then copies in one `INSERT … SELECT *`
+    (`copy_contacts`, after the enquiries, and commits), and then, reading the committed rows
+    through ATTACH (WAL allows it while the seed's connection goes on writing), it builds
+    the FTS5 search index of every contact and the dashboard counters of every enquiry, with
+    the very table definitions and rebuild statements of the seeded database; _copy_aside
+    then copies those tables. sqlite3 releases the GIL while a statement runs, so both cores
+    work. Without a connection (PostgreSQL, a small seed) it does nothing and the seed makes
+    its contacts itself."""
 
     def __init__(self, connection):
         self.path = self.thread = self.error = None
+        self.contacts_made, self.rows_in = threading.Event(), threading.Event()
+        self.cancelled = False
         if connection is None:
             return
-        names = ("contacts_search", *_counter_tables())
-        marks = ", ".join("?" for _ in names)
-        self.tables = [sql for (sql,) in connection.exec_driver_sql(
-            f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", names)]  # noqa: S608
         self.source = connection.exec_driver_sql("PRAGMA database_list").all()[0][2]
         if not self.source:  # an in-memory database: nothing to read it through
             return
+        names = ("contacts", "contacts_search", *_counter_tables())
+        marks = ", ".join("?" for _ in names)
+        self.tables = [sql for (sql,) in connection.exec_driver_sql(
+            f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", names)]  # noqa: S608
         handle, self.path = tempfile.mkstemp(prefix="crm-seed-aside-", suffix=".sqlite3")
         os.close(handle)
-        self.enquiries = threading.Event()
-        self.cancelled = False
 
-    def contacts_committed(self):
+    def make_contacts(self, draws):
+        """Start making the contacts of `draws` aside; False if there is no scratch file."""
         if self.path and self.thread is None:
-            self.thread = threading.Thread(target=self._build, name="crm-seed-aside", daemon=True)
+            self.thread = threading.Thread(target=self._build, args=([draws.table(), draws.contacts()],),
+                                           name="crm-seed-aside", daemon=True)
             self.thread.start()
+        return self.thread is not None
 
-    def enquiries_committed(self):
-        if self.path:
-            self.enquiries.set()
+    def copy_contacts(self, connection, draws):
+        """The contacts made aside, into the seeded database (or made here if that failed)."""
+        self.contacts_made.wait()
+        if self.error is not None:
+            connection.execute(sa.text(draws.contacts()))
+            return
+        connection.commit()  # ATTACH is not allowed inside a transaction
+        connection.exec_driver_sql("ATTACH DATABASE ? AS aside", (self.path,))
+        connection.exec_driver_sql("INSERT INTO main.contacts SELECT * FROM aside.contacts")
+        connection.commit()  # with the enquiries: all that the search index and counters read
+        connection.exec_driver_sql("DETACH DATABASE aside")
+        self.rows_in.set()
 
     def cancel(self):
-        if self.path:
-            self.cancelled = True
-            self.enquiries.set()
+        self.cancelled = True
+        self.rows_in.set()
 
-    def _build(self):
+    def _build(self, statements):
         try:
             scratch = sqlite3.connect(self.path, isolation_level=None)
             try:
                 for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-131072", "temp_store=MEMORY"):
                     scratch.execute(f"PRAGMA {pragma}")
-                scratch.execute("ATTACH DATABASE ? AS seeded", (self.source,))
                 scratch.execute("BEGIN")
                 for definition in self.tables:
                     scratch.execute(definition)
-                scratch.execute("INSERT INTO main.contacts_search(rowid, name, email, company) "
-                                "SELECT id, name, email, company FROM seeded.contacts")
+                for statement in statements:
+                    scratch.execute(statement)
                 scratch.execute("COMMIT")
-                self.enquiries.wait()
+                self.contacts_made.set()
+                self.rows_in.wait()
                 if self.cancelled:
                     raise RuntimeError("the seed failed")
-                # Unqualified, `enquiries` is the seeded one and the counters are the scratch's.
+                scratch.execute("ATTACH DATABASE ? AS seeded", (self.source,))
                 scratch.execute("BEGIN")
+                scratch.execute("INSERT INTO main.contacts_search(rowid, name, email, company) "
+                                "SELECT id, name, email, company FROM seeded.contacts")
+                # Unqualified, `enquiries` is the seeded one and the counters are the scratch's.
                 for statement in counters.rebuild_statements("sqlite"):
                     scratch.execute(statement)
                 scratch.execute("COMMIT")
             finally:
                 scratch.close()
-        except Exception as error:  # noqa: BLE001 (the seed then builds both itself)
+        except Exception as error:  # noqa: BLE001 (the seed then builds them itself)
             self.error = error
+        finally:
+            self.contacts_made.set()
 
     def wait(self):
         """True once the scratch file is built; False if there is none or it failed (logged)."""
         if self.thread is None:
             return False
-        self.enquiries.set()  # in case the seed never said so: it ends here
+        self.rows_in.set()  # in case the seed never said so: it ends here
         self.thread.join()
         if self.error is not None and not self.cancelled:
             current_app.logger.error("the seed's search index and counters were not built aside: %r", self.error)
@@ -333,13 +351,15 @@ def seed_demo(count, seed=None):
     # A connection of its own: the load settings of _bulk_load stay on it.
     with db.engine.connect() as connection, _bulk_load(connection, count) as aside:
         draws = _Draws(connection, count, rng, now, managers)
+        contacts_aside = aside.make_contacts(draws)
         connection.execute(sa.text(draws.table()))
         while draws.enquiry_id > 1 and connection.execute(sa.text(draws.clash())).first():
             connection.execute(sa.text(draws.rekey()))  # one the product drew at random: rare
-        connection.execute(sa.text(draws.contacts()))
-        connection.commit()
-        aside.contacts_committed()
+        if not contacts_aside:
+            connection.execute(sa.text(draws.contacts()))
         connection.execute(sa.text(draws.enquiries()))
+        if contacts_aside:  # after their enquiries: no foreign-key checks during a bulk load
+            aside.copy_contacts(connection, draws)
         bounds = {"first": draws.enquiry_id, "last": draws.enquiry_id + count - 1}
         # Consents and the timeline follow from the enquiries, one statement each.
         connection.execute(sa.text(CONSENTS_FROM_ENQUIRIES), {**bounds, **policy})
@@ -351,7 +371,6 @@ def seed_demo(count, seed=None):
                 connection.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
         connection.commit()
-        aside.enquiries_committed()
         result.enquiries = count
     result.seconds = time.perf_counter() - started
     current_app.logger.info("seeded %s enquiries in %.1f s", result.enquiries, result.seconds)
