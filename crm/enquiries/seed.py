@@ -247,8 +247,8 @@ class _AsideBuild:
     def make_contacts(self, draws):
         """Start making the contacts of `draws` aside; False if there is no scratch file."""
         if self.path and self.thread is None:
-            self.thread = threading.Thread(target=self._build, args=([draws.table(), draws.contacts()],),
-                                           name="crm-seed-aside", daemon=True)
+            statements = [draws.table(contacts_only=True), draws.contacts()]
+            self.thread = threading.Thread(target=self._build, args=(statements,), name="crm-seed-aside", daemon=True)
             self.thread.start()
         return self.thread is not None
 
@@ -517,8 +517,9 @@ class _Draws:
     def _d(self):
         return _digits("d", 900, 120, len(LOST_REASONS), len(PROJECT_TYPES), max(len(self.managers), 1))
 
-    def table(self):
-        """The per-row draws and what follows from them: the temporary table `seed_draws`."""
+    def table(self, contacts_only=False):
+        """The per-row draws and what follows from them: the temporary table `seed_draws`
+        (only what the contacts read, for the aside connection that makes them)."""
         start = ", ".join(f"CAST({self.starts[name]} AS BIGINT)" for name in STREAMS)
         step = ", ".join(f"{name} * {m} % {LEHMER}" for name, m in STREAMS.items())
         status_draw = self._c()[0]
@@ -527,7 +528,7 @@ class _Draws:
         weekday = f"((t / {MICROS_PER_DAY} + 3) % 7)"  # Monday 0: 1 January 1970 was a Thursday
         day = MICROS_PER_DAY
         # r and q: two uniform draws in 0 .. 9999, as the shares of a row's fate and dates.
-        return f"""CREATE TEMP TABLE seed_draws AS
+        timed = f"""CREATE TEMP TABLE seed_draws AS
 WITH RECURSIVE streams (n, {", ".join(STREAMS)}) AS (
   SELECT CAST(0 AS BIGINT), {start}
   UNION ALL SELECT n + 1, {step} FROM streams WHERE n + 1 < {self.count}
@@ -535,7 +536,10 @@ WITH RECURSIVE streams (n, {", ".join(STREAMS)}) AS (
   SELECT n, a, c, d, e, f, b % 10000 AS r, b / 10000 % 10000 AS q,
          {self.first} + n * {self.slot} + (f * {LEHMER} + b) % {self.slot} AS t
   FROM streams
-), drawn AS MATERIALIZED (  -- computed once: read several times below
+)"""  # noqa: S608 (numbers and our own words only)
+        if contacts_only:
+            return f"{timed} SELECT n, t, a, r, f FROM timed"  # noqa: S608
+        return timed + f""", drawn AS MATERIALIZED (  -- computed once: read several times below
   SELECT timed.*, ({self.now} - t) / {day} AS age,
          CASE WHEN (({self.now} - t) / {day} < 10 AND r < 7000) OR n = {self.count - 1} THEN 'new'
               ELSE {_weighted(STATUS_WEIGHTS, status_draw)} END AS drawn_status
@@ -562,7 +566,7 @@ SELECT n, t, a, c, d, e, f, r, q, status, due,
        CASE WHEN status IN ({closed}) THEN CASE WHEN t + 5 * {day} + q * 115 * 8640000 < {self.now}
             THEN t + 5 * {day} + q * 115 * 8640000 ELSE {self.now} END END AS closed_at,
        {self.reference(f"{self.enquiry_id} + n")} AS reference_bits
-FROM answered"""  # noqa: S608 (numbers and our own words only)
+FROM answered"""  # noqa: S608
 
     def contacts(self):
         first_name, last_name, domain, part0, part1, part2, country = self._a()
