@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Time `flask crm seed-demo --enquiries N` into a fresh database.
 # Usage: bench/seed.sh [sqlite|postgresql] [N]
-# CPU is that of both seed processes (the row generator is a child, waited for); on PostgreSQL
-# the server's own CPU is not in it.
+# CPU is that of the seed's process (both its threads on SQLite); on PostgreSQL the server's own
+# CPU is not in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-sqlite}

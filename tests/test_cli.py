@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from crm.assignment.models import AssignmentRule
 from crm.core.models import Activity, AuditLog, Consent, Contact, Enquiry, OutboxMessage, User
+from crm.enquiries import seed
 from crm.extensions import db
-from tests.helpers import count, valid_payload
+from tests.helpers import count, make_enquiry, valid_payload
 
 
 def test_create_user_stores_an_argon2id_hash(app, runner):
@@ -88,8 +89,7 @@ def test_seed_demo_creates_staff_and_realistic_enquiries(app, runner):
         assert (rule.sectors, rule.user_id, rule.active) == (["medtech"], helena.id, True)
 
 
-def test_seed_demo_commits_every_batch_and_fills_the_search_index(app, runner, monkeypatch):
-    monkeypatch.setattr("crm.enquiries.seed.BATCH", 40)
+def test_seed_demo_fills_the_search_index_through_its_triggers(app, runner):
     assert runner.invoke(args=["crm", "seed-demo", "--enquiries", "100"]).exit_code == 0
     assert count(app, Enquiry) == count(app, Contact) == count(app, Consent) == count(app, Activity) == 100
     from crm.triage.search import matching_contacts
@@ -100,11 +100,10 @@ def test_seed_demo_commits_every_batch_and_fills_the_search_index(app, runner, m
         assert db.session.scalar(sa.select(sa.func.max(Enquiry.id))) == 100
 
 
-def test_seed_demo_bulk_load_draws_rows_aside_and_fills_the_search_index(app, runner, monkeypatch):
-    """The path of 50,000 or more: rows from a second process, indexes and (SQLite) the search
-    index built once at the end, the latter in the second process."""
+def test_seed_demo_bulk_load_builds_the_search_index_aside(app, runner, monkeypatch):
+    """The path of 50,000 or more: indexes and (SQLite) the search index built once at the
+    end, the latter by a second connection in a thread."""
     monkeypatch.setattr("crm.enquiries.seed.BULK_FROM", 1)
-    monkeypatch.setattr("crm.enquiries.seed.BATCH", 70)
     assert runner.invoke(args=["crm", "seed-demo", "--enquiries", "200"]).exit_code == 0
     assert count(app, Enquiry) == count(app, Contact) == count(app, Consent) == count(app, Activity) == 200
     from crm.triage.search import matching_contacts
@@ -118,6 +117,26 @@ def test_seed_demo_bulk_load_draws_rows_aside_and_fills_the_search_index(app, ru
             db.session.execute(sa.text("UPDATE contacts SET name = 'Zyxwvu Qponml' WHERE id = 5"))
             db.session.commit()
             assert db.session.scalars(matching_contacts("Zyxwvu Qponml")).all() == [5]
+
+
+def test_seed_demo_draws_again_a_reference_the_database_holds(app, runner):
+    """The seed's references are a bijection of the ids; one the product drew at random may
+    still be among them: the seed then draws them all again rather than fail."""
+    from crm.enquiries.seed import _Draws
+
+    make_enquiry(app)  # id 1: the seed's first will be 2
+    with app.app_context():
+        draws = _Draws.__new__(_Draws)
+        draws.offset = seed.REFERENCE_KEY[2]
+        bits = draws.reference("CAST(2 AS BIGINT)")
+        taken = db.session.execute(sa.text(
+            f"SELECT {draws.reference_text()} FROM (SELECT {bits} AS reference_bits) AS one")).scalar()
+        db.session.execute(sa.text("UPDATE enquiries SET reference = :taken"), {"taken": taken})
+        db.session.commit()
+    assert runner.invoke(args=["crm", "seed-demo", "--enquiries", "20"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(sa.distinct(Enquiry.reference)))) == 21
+        assert db.session.scalar(sa.select(Enquiry.reference).where(Enquiry.id == 2)) != taken
 
 
 def test_seed_demo_if_empty_leaves_a_filled_database_alone(app, runner):

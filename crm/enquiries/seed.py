@@ -4,20 +4,18 @@ Every prospect and company here is fictional; addresses use reserved `.example` 
 """
 
 import functools
-import multiprocessing
 import os
-import pickle
 import random
 import secrets
 import sqlite3
 import tempfile
+import threading
 import time
 import unicodedata
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app
@@ -77,9 +75,7 @@ PROJECT_TYPES = ["greenfield", "expansion", "r_and_d", "partnership", "other"]
 # Statuses that carry the project's planned facts; won ones realise some of them.
 PROJECT_STATUSES = frozenset({"qualified", "meeting", "proposal", "won"})
 YEARS = 5
-BATCH = 50000
 BULK_FROM = 50_000  # a load this large drops its indexes and triggers, and builds them once
-FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass
@@ -146,59 +142,6 @@ def read_demo_logins():
     return [(email, password, role) for role, email, password in rows]
 
 
-class _BulkWriter:
-    """Writes already-shaped tuples straight through the driver: COPY on PostgreSQL,
-    executemany on SQLite. Several times faster than SQLAlchemy's per-value type processing;
-    only for trusted rows such as demo data. Times are given as naive UTC datetimes."""
-
-    _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.postgresql = connection.dialect.name == "postgresql"
-        self.zone = "+00" if self.postgresql else ""
-
-    def time(self, value):
-        return None if value is None else value.isoformat(" ", "microseconds") + self.zone
-
-    def shape(self, rows):
-        """The rows as this database takes them: COPY's text on PostgreSQL (may be made in
-        another process), the tuples themselves on SQLite."""
-        if not self.postgresql:
-            return rows
-        escape = self._ESCAPE
-        return "".join(
-            "\t".join("\\N" if v is None else v.translate(escape) if isinstance(v, str) else str(v)
-                      for v in row) + "\n"
-            for row in rows)
-
-    def write(self, table, columns, rows):
-        """`rows` as shape() made them."""
-        if not rows:
-            return
-        if self.postgresql:
-            if not self.connection.in_transaction():
-                self.connection.begin()  # else commit() would not know of the COPY below
-            cursor = self.connection.connection.driver_connection.cursor()
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                copy.write(rows if isinstance(rows, str) else self.shape(rows))
-            return
-        placeholders = ", ".join("?" for _ in columns)
-        self.connection.exec_driver_sql(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608 (our names)
-            rows,
-        )
-
-    def next_id(self, table):
-        return self.connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").scalar()  # noqa: S608
-
-    def sync_sequence(self, table):
-        """Rows went in with explicit ids: move PostgreSQL's sequence past them."""
-        if self.postgresql:
-            self.connection.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
-
-
 BULK_TABLES = ("contacts", "enquiries", "consents", "activities")
 BULK_INDEXES = {
     "sqlite": "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL "
@@ -213,10 +156,12 @@ BULK_INDEXES = {
 def _bulk_load(connection, rows):
     """Load settings for a large seed: the non-unique indexes (and the triggers that fill the
     FTS5 search table on SQLite and the dashboard's counters) are dropped or disabled and built
-    again at the end (one sort, one FTS 'rebuild', one GROUP BY per counter, instead of a
-    million random inserts), and on SQLite there is no fsync
-    and no foreign-key lookup while the rows go in (they are consistent by construction). The
-    indexes and the connection's usual settings come back even if the load fails."""
+    again at the end (one sort, one FTS build, one GROUP BY per counter, instead of a million
+    random inserts), and on SQLite there is no fsync and no foreign-key lookup while the rows
+    go in (they are consistent by construction). Yields an _AsideBuild: on SQLite, the search
+    index and the counters are built by a second connection in a thread while this one writes
+    the enquiries and builds the indexes. The indexes and the connection's usual settings come
+    back even if the load fails."""
     sqlite = connection.dialect.name == "sqlite"
     indexes = []
     if rows >= BULK_FROM:
@@ -233,27 +178,22 @@ def _bulk_load(connection, rows):
     if indexes and not sqlite:  # the dashboard counters' triggers (SQLite's went with the others)
         connection.exec_driver_sql("ALTER TABLE enquiries DISABLE TRIGGER USER")
     search = sqlite and any(name.startswith("contacts_search") for name, _ in indexes)
-    # The caller may have the search index and the counters built elsewhere, from the same
-    # schema (see _RowProcess), and hand over the scratch file through load.aside_built().
-    load = SimpleNamespace(aside=search and _aside_schema(connection), aside_built=None)
+    aside = _AsideBuild(connection if search else None)
     failed = False
     try:
-        yield load
+        yield aside
     except BaseException:
         failed = True
         raise
     finally:
         connection.rollback()
+        if failed:
+            aside.cancel()
         for _, definition in indexes:
             connection.exec_driver_sql(definition)
-        built = None
-        if search and not failed and load.aside_built is not None:
-            try:
-                built = load.aside_built()
-            except RuntimeError:  # then all is built here, as without a second process
-                current_app.logger.exception("the seed's search index and counters were not built aside")
+        built = aside.wait()
         if built:
-            _copy_aside(connection, built)
+            _copy_aside(connection, aside.path)
         elif indexes:  # the counters the triggers did not keep: one GROUP BY each
             if not sqlite:
                 connection.exec_driver_sql("ALTER TABLE enquiries ENABLE TRIGGER USER")
@@ -268,6 +208,7 @@ def _bulk_load(connection, rows):
         if sqlite:
             for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "cache_size=-65536", "temp_store=DEFAULT"):
                 connection.exec_driver_sql(f"PRAGMA {pragma}")
+        aside.remove()
         if built:  # FTS5 caches an index's structure per connection: this one is not reused
             connection.invalidate()
 
@@ -275,30 +216,113 @@ def _bulk_load(connection, rows):
 SEARCH_SHADOW_TABLES = ("contacts_search_data", "contacts_search_idx", "contacts_search_docsize")
 
 
+class _AsideBuild:
+    """On SQLite, a second connection in a thread, on a scratch SQLite file, takes what it can
+    of the load off the seed's connection: it makes the contacts (the same statements, into a
+    copy of the contacts table), which the seed then copies in one `INSERT … SELECT *`
+    (`copy_contacts`, after the enquiries, and commits), and then, reading the committed rows
+    through ATTACH (WAL allows it while the seed's connection goes on writing), it builds
+    the FTS5 search index of every contact and the dashboard counters of every enquiry, with
+    the very table definitions and rebuild statements of the seeded database; _copy_aside
+    then copies those tables. sqlite3 releases the GIL while a statement runs, so both cores
+    work. Without a connection (PostgreSQL, a small seed) it does nothing and the seed makes
+    its contacts itself."""
+
+    def __init__(self, connection):
+        self.path = self.thread = self.error = None
+        self.contacts_made, self.rows_in = threading.Event(), threading.Event()
+        self.cancelled = False
+        if connection is None:
+            return
+        self.source = connection.exec_driver_sql("PRAGMA database_list").all()[0][2]
+        if not self.source:  # an in-memory database: nothing to read it through
+            return
+        names = ("contacts", "contacts_search", *_counter_tables())
+        marks = ", ".join("?" for _ in names)
+        self.tables = [sql for (sql,) in connection.exec_driver_sql(
+            f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", names)]  # noqa: S608
+        handle, self.path = tempfile.mkstemp(prefix="crm-seed-aside-", suffix=".sqlite3")
+        os.close(handle)
+
+    def make_contacts(self, draws):
+        """Start making the contacts of `draws` aside; False if there is no scratch file."""
+        if self.path and self.thread is None:
+            statements = [draws.table(contacts_only=True), draws.contacts()]
+            self.thread = threading.Thread(target=self._build, args=(statements,), name="crm-seed-aside", daemon=True)
+            self.thread.start()
+        return self.thread is not None
+
+    def copy_contacts(self, connection, draws):
+        """The contacts made aside, into the seeded database (or made here if that failed)."""
+        self.contacts_made.wait()
+        if self.error is not None:
+            connection.execute(sa.text(draws.contacts()))
+            return
+        connection.commit()  # ATTACH is not allowed inside a transaction
+        connection.exec_driver_sql("ATTACH DATABASE ? AS aside", (self.path,))
+        connection.exec_driver_sql("INSERT INTO main.contacts SELECT * FROM aside.contacts")
+        connection.commit()  # with the enquiries: all that the search index and counters read
+        connection.exec_driver_sql("DETACH DATABASE aside")
+        self.rows_in.set()
+
+    def cancel(self):
+        self.cancelled = True
+        self.rows_in.set()
+
+    def _build(self, statements):
+        try:
+            scratch = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-131072", "temp_store=MEMORY"):
+                    scratch.execute(f"PRAGMA {pragma}")
+                scratch.execute("BEGIN")
+                for definition in self.tables:
+                    scratch.execute(definition)
+                for statement in statements:
+                    scratch.execute(statement)
+                scratch.execute("COMMIT")
+                self.contacts_made.set()
+                self.rows_in.wait()
+                if self.cancelled:
+                    raise RuntimeError("the seed failed")
+                scratch.execute("ATTACH DATABASE ? AS seeded", (self.source,))
+                scratch.execute("BEGIN")
+                scratch.execute("INSERT INTO main.contacts_search(rowid, name, email, company) "
+                                "SELECT id, name, email, company FROM seeded.contacts")
+                # Unqualified, `enquiries` is the seeded one and the counters are the scratch's.
+                for statement in counters.rebuild_statements("sqlite"):
+                    scratch.execute(statement)
+                scratch.execute("COMMIT")
+            finally:
+                scratch.close()
+        except Exception as error:  # noqa: BLE001 (the seed then builds them itself)
+            self.error = error
+        finally:
+            self.contacts_made.set()
+
+    def wait(self):
+        """True once the scratch file is built; False if there is none or it failed (logged)."""
+        if self.thread is None:
+            return False
+        self.rows_in.set()  # in case the seed never said so: it ends here
+        self.thread.join()
+        if self.error is not None and not self.cancelled:
+            current_app.logger.error("the seed's search index and counters were not built aside: %r", self.error)
+        return self.error is None
+
+    def remove(self):
+        if self.path:
+            Path(self.path).unlink(missing_ok=True)
+
+
 def _counter_tables():
     return [c.table for c in counters.COUNTERS]
 
 
-def _aside_schema(connection):
-    """What _Aside needs to build the search index and counters as this database would: the
-    definitions of the FTS5 table and the counters' tables, the declared types of the
-    enquiries' columns, and the counters' rebuild statements."""
-    names = ("contacts_search", *_counter_tables())
-    marks = ", ".join("?" for _ in names)
-    definitions = dict(connection.exec_driver_sql(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", names).all())  # noqa: S608
-    types = {row[1]: row[2] for row in connection.exec_driver_sql("PRAGMA table_info(enquiries)")}
-    statements = counters.rebuild_statements("sqlite")
-    read = " ".join(statements)
-    return {"tables": [definitions[name] for name in names],
-            "enquiry_columns": [(name, types[name]) for name in ENQUIRY_COLUMNS if name in read and name != "id"],
-            "counters": statements}
-
-
 def _copy_aside(connection, path):
-    """The search index and the counters as _Aside built them in the scratch file `path` (the
-    same definitions, the same rows): their tables are copied as they are, instead of a FTS
-    'rebuild' here (which would tokenise every contact again) and a GROUP BY per counter."""
+    """The search index and the counters as _AsideBuild made them in the scratch file `path`:
+    their tables are copied as they are, instead of a FTS 'rebuild' here (which would tokenise
+    every contact again) and a GROUP BY per counter."""
     connection.exec_driver_sql("ATTACH DATABASE ? AS aside", (path,))
     for table in (*SEARCH_SHADOW_TABLES, *_counter_tables()):
         connection.exec_driver_sql(f"DELETE FROM main.{table}")  # noqa: S608 (our names)
@@ -307,35 +331,11 @@ def _copy_aside(connection, path):
     connection.exec_driver_sql("DETACH DATABASE aside")
 
 
-@functools.cache
-def _ascii(text):
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().replace("'", "") or "x"
-
-
-# Ten bits of a reference at a time: two base32 characters per lookup.
-_PAIRS = [a + b for a in ALPHABET for b in ALPHABET]
-
-
-def _reference(bits):
-    return (f"AAL-{_PAIRS[bits >> 30]}{_PAIRS[(bits >> 20) & 1023]}-"
-            f"{_PAIRS[(bits >> 10) & 1023]}{_PAIRS[bits & 1023]}")
-
-
-def _response_due(created):
-    """Two working days (Mon–Fri) after receipt; the demo ignores public holidays. A weekend
-    enquiry is due at the end of Tuesday."""
-    weekday = created.weekday()
-    if weekday >= 5:
-        monday = (created + timedelta(days=7 - weekday)).replace(hour=0, minute=0, second=0, microsecond=0)
-        return monday + timedelta(days=2)
-    return created + timedelta(days=2 if weekday <= 2 else 4)
-
-
 def seed_demo(count, seed=None):
     """Demo staff plus `count` enquiries with contacts, consents and one timeline entry each,
     spread over five years: statuses, managers, follow-ups, first responses (mostly on time),
-    response targets, priorities, lost reasons and project facts. Rows go in BATCH at a time
-    through _BulkWriter with explicit ids; nothing is queued for email."""
+    response targets, priorities, lost reasons and project facts. The database draws the rows
+    itself (see _Draws); nothing is queued for email."""
     started = time.perf_counter()
     rng = random.Random(seed)  # noqa: S311 (demo data, not security)
     result = SeedResult(logins=seed_staff())
@@ -343,47 +343,40 @@ def seed_demo(count, seed=None):
     managers = list(db.session.scalars(sa.select(User.id).where(User.role == "manager")))
     policy = current_policy()
     policy = {"version": policy.version, "sha256": policy.sha256}  # plain values: no reload after commit
-    taken = set(db.session.scalars(sa.select(Enquiry.reference)))
-    run = secrets.token_hex(2)
-    now = utcnow().replace(tzinfo=None)
-    span = YEARS * 365 * 86400
-    # Sorted, so that ids grow with time as they do in real life.
-    offsets = sorted(rng.randrange(span) for _ in range(count))
-    first = now - timedelta(seconds=span)
+    now = utcnow()
     db.session.commit()
-    # A connection of its own: the batches commit one by one, outside the session's transaction.
-    with db.engine.connect() as connection, ExitStack() as stack, _bulk_load(connection, count) as load:
-        writer = _BulkWriter(connection)
-        contact_id, enquiry_id = writer.next_id("contacts"), writer.next_id("enquiries")
-
-        def batches():
-            for offset in range(0, count, BATCH):
-                yield _batch_rows(writer.time, rng, offsets[offset:offset + BATCH], first, now, managers,
-                                  taken, f"{run}{offset}", contact_id + offset, enquiry_id + offset,
-                                  newest=offsets[-1])  # the newest one is always still new
-
-        rows = (_shaped(writer.shape, contacts, enquiries) for contacts, enquiries in batches())
-        if count >= BULK_FROM:  # drawn in a second process while this one writes
-            aside = load.aside if contact_id == enquiry_id == 1 else None  # into empty tables only
-            rows = stack.enter_context(_RowProcess(batches, writer.shape, aside))
-            load.aside_built = rows.aside_built
-        for contacts, enquiries, first_id, size in rows:
-            _write_batch(writer, contacts, enquiries, first_id, size, policy)
-            connection.commit()
-            result.enquiries += size
-        writer.sync_sequence("contacts")
-        writer.sync_sequence("enquiries")
+    if count <= 0:
+        result.seconds = time.perf_counter() - started
+        return result
+    # A connection of its own: the load settings of _bulk_load stay on it.
+    with db.engine.connect() as connection, _bulk_load(connection, count) as aside:
+        draws = _Draws(connection, count, rng, now, managers)
+        contacts_aside = aside.make_contacts(draws)
+        connection.execute(sa.text(draws.table()))
+        while draws.enquiry_id > 1 and connection.execute(sa.text(draws.clash())).first():
+            connection.execute(sa.text(draws.rekey()))  # one the product drew at random: rare
+        if not contacts_aside:
+            connection.execute(sa.text(draws.contacts()))
+        connection.execute(sa.text(draws.enquiries()))
+        if contacts_aside:  # after their enquiries: no foreign-key checks during a bulk load
+            aside.copy_contacts(connection, draws)
+        bounds = {"first": draws.enquiry_id, "last": draws.enquiry_id + count - 1}
+        # Consents and the timeline follow from the enquiries, one statement each.
+        connection.execute(sa.text(CONSENTS_FROM_ENQUIRIES), {**bounds, **policy})
+        json = "CAST({} AS JSON)" if draws.postgresql else "{}"
+        connection.execute(sa.text(ACTIVITIES_FROM_ENQUIRIES.format(details=json.format(ACTIVITY_DETAILS))), bounds)
+        connection.exec_driver_sql("DROP TABLE seed_draws")
+        if draws.postgresql:  # the rows have explicit ids
+            for table in ("contacts", "enquiries"):
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
+        connection.commit()
+        result.enquiries = count
     result.seconds = time.perf_counter() - started
     current_app.logger.info("seeded %s enquiries in %.1f s", result.enquiries, result.seconds)
     return result
 
 
-CONTACT_COLUMNS = ("id", "email", "name", "company", "phone", "country", "created_at", "updated_at")
-ENQUIRY_COLUMNS = ("id", "reference", "contact_id", "sector", "topic", "message", "language", "source",
-                   "status", "lost_reason", "assignee_id", "next_follow_up_on", "first_response_at",
-                   "response_due_at", "priority", "created_at", "updated_at", "last_activity_at",
-                   "closed_at", "project_type", "planned_jobs", "realised_jobs", "planned_capex_eur",
-                   "realised_capex_eur")
 CONSENTS_FROM_ENQUIRIES = (
     "INSERT INTO consents (contact_id, enquiry_id, purpose, lawful_basis, policy_version, policy_sha256, "
     "method, evidence, given_at, ip_address, user_agent) "
@@ -404,234 +397,222 @@ ACTIVITIES_FROM_ENQUIRIES = (
     "FROM enquiries WHERE id BETWEEN :first AND :last"
 )
 
-
-class _RowProcess:
-    """The batches of `batches()` drawn in a forked child process and handed over through a
-    pipe (at most one batch ahead), so that drawing rows and writing them use both cores. The
-    child inherits the random state and everything else it needs; an error in it is raised here.
-
-    With `aside` (SQLite, into empty tables; see _bulk_load), a second child builds, in a
-    scratch SQLite file, what the parent would otherwise build after the load: the FTS5 search
-    index of the contacts and the dashboard's counters of the enquiries, with the very table
-    definitions and SQL of the parent's database, from the same batches (pickled once, sent to
-    both), while the parent writes the rows and builds its indexes. `aside_built()` waits for
-    that file."""
-
-    def __init__(self, batches, shape, aside=None):
-        context = multiprocessing.get_context("fork")
-        self.receiver, sender = context.Pipe(duplex=False)
-        self.path = self.built = None
-        rows_in = rows_out = built_out = None
-        self.processes = []
-        if aside:
-            handle, self.path = tempfile.mkstemp(prefix="crm-seed-aside-", suffix=".sqlite3")
-            os.close(handle)
-            rows_in, rows_out = context.Pipe(duplex=False)
-            self.built, built_out = context.Pipe(duplex=False)
-        # Each process closes the ends it does not use, so that a reader sees the end of a
-        # writer that stopped.
-        if aside:
-            self.processes.append(context.Process(
-                target=_build_aside, args=(self.path, aside, rows_in, built_out,
-                                           (self.receiver, sender, rows_out, self.built)),
-                name="crm-seed-aside", daemon=True))
-        self.processes.append(context.Process(
-            target=_produce, args=(batches, shape, sender, rows_out, (self.receiver, rows_in, self.built, built_out)),
-            name="crm-seed-rows", daemon=True))
-        for process in self.processes:
-            process.start()
-        for end in (sender, rows_in, rows_out, built_out):
-            if end is not None:
-                end.close()
-
-    def _next(self, receiver):
-        try:
-            message = receiver.recv()
-        except EOFError:
-            raise RuntimeError("a process of the seed stopped") from None
-        if isinstance(message, BaseException):
-            raise message
-        return message
-
-    def __iter__(self):
-        while (batch := self._next(self.receiver)) is not None:
-            yield batch
-
-    def aside_built(self):
-        """The scratch file with the search index and counters (after the last batch)."""
-        return self._next(self.built) if self.path else None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for end in (self.receiver, self.built):
-            if end is not None:
-                end.close()
-        for process in self.processes:
-            if process.is_alive():
-                process.kill()
-            process.join()
-        if self.path:
-            Path(self.path).unlink(missing_ok=True)
+@functools.cache
+def _ascii(text):
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().replace("'", "") or "x"
 
 
-def _close(ends):
-    for end in ends:
-        if end is not None:
-            end.close()
+# --- The rows, drawn by the database ----------------------------------------------------------
+
+LEHMER = 2_147_483_647  # 2^31 - 1: x -> x * m mod LEHMER stays far below 2^63 on both databases
+STREAMS = {"a": 48271, "b": 16807, "c": 69621, "d": 39373, "e": 742938285, "f": 950706376}
+MICROS_PER_DAY = 86_400_000_000
+PRIORITY_WEIGHTS = {"high": 15, "normal": 70, "low": 15}
+SOURCES = ["form", "form", "form", "api", "manual"]
+DOMAINS = ["example.com", "example.org", "example.net"]
+# Two odd multipliers and an offset of the reference's 40-bit bijection (see _Draws.reference).
+REFERENCE_KEY = (0x9E3779B97F, 0x5DEECE66D, 0xC2B2AE3D27)
 
 
-def _produce(batches, shape, sender, rows_out, unused):
-    """The row process: every batch, pickled once, to the parent and to the aside process."""
-    _close(unused)
-    try:
-        for contacts, enquiries in batches():
-            batch = pickle.dumps(_shaped(shape, contacts, enquiries), pickle.HIGHEST_PROTOCOL)
-            sender.send_bytes(batch)
-            if rows_out is not None:  # SQLite: the same tuples
-                rows_out.send_bytes(batch)
-        sender.send(None)
-        if rows_out is not None:
-            rows_out.send(None)
-    except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
-        sender.send(RuntimeError(f"the seed's row generator failed: {error!r}"))
-    finally:
-        _close((sender, rows_out))
+def _literal(value):
+    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
 
 
-def _build_aside(path, aside, rows_in, built_out, unused):
-    """The aside process: the search index and counters of the rows it is sent, into `path`."""
-    _close(unused)
-    try:
-        scratch = _Aside(path, aside)
-        while (batch := rows_in.recv()) is not None:
-            scratch.add(batch[0], batch[1])
-        scratch.finish()
-        built_out.send(path)
-    except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
-        built_out.send(RuntimeError(f"the seed's search index and counters failed: {error!r}"))
-    finally:
-        _close((rows_in, built_out))
+def _pick(values, draw):
+    """SQL for values[draw] (draw in 0 .. len(values) - 1)."""
+    return f"CASE {draw} " + " ".join(f"WHEN {i} THEN {_literal(v)}" for i, v in enumerate(values)) + " END"
 
 
-class _Aside:
-    """The scratch database of _RowProcess: the FTS5 table and the counters' tables as the
-    parent's schema defines them, and the enquiries' columns the counters read."""
-
-    def __init__(self, path, aside):
-        self.db = sqlite3.connect(path)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-131072", "temp_store=MEMORY"):
-            self.db.execute(f"PRAGMA {pragma}")
-        self.db.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, email TEXT, company TEXT)")
-        for definition in aside["tables"]:
-            self.db.execute(definition)
-        columns = aside["enquiry_columns"]  # (name, declared type): the same affinities
-        self.db.execute(f"CREATE TABLE enquiries ({', '.join(f'{n} {t}' for n, t in columns)})")
-        self.positions = [ENQUIRY_COLUMNS.index(name) for name, _ in columns]
-        self.insert = (f"INSERT INTO enquiries ({', '.join(n for n, _ in columns)}) "  # noqa: S608 (our names)
-                       f"VALUES ({', '.join('?' for _ in columns)})")
-        self.counters = aside["counters"]
-
-    def add(self, contacts, enquiries):
-        self.db.executemany("INSERT INTO contacts_search(rowid, name, email, company) VALUES (?, ?, ?, ?)",
-                            [(c[0], c[2], c[1], c[3]) for c in contacts])
-        positions = self.positions
-        self.db.executemany(self.insert, [tuple(e[i] for i in positions) for e in enquiries])
-
-    def finish(self):
-        for statement in self.counters:
-            self.db.execute(statement)
-        self.db.commit()
-        self.db.close()
+def _weighted(weights, draw):
+    """SQL for a key of `weights` chosen by draw in 0 .. sum - 1."""
+    cases, total = [], 0
+    for value, weight in weights.items():
+        total += weight
+        cases.append(f"WHEN {draw} < {total} THEN {_literal(value)}")
+    return "CASE " + " ".join(cases) + " END"
 
 
-def _batch_rows(time_, rng, offsets, first, now, managers, taken, tag, contact_id, enquiry_id, newest):
-    """One batch of (contacts, enquiries) tuples; random columns are drawn for the whole batch
-    at once (cheap)."""
-    size = len(offsets)
-    statuses, weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
-    drawn_statuses = rng.choices(statuses, weights, k=size)
-    firsts, lasts = rng.choices(FIRST_NAMES, k=size), rng.choices(LAST_NAMES, k=size)
-    parts = [rng.choices(part, k=size) for part in COMPANY_PARTS]
-    countries = rng.choices(COUNTRIES, k=size)
-    sectors, topics = rng.choices(list(SECTORS), k=size), rng.choices(list(TOPICS), k=size)
-    sources = rng.choices(["form", "form", "form", "api", "manual"], k=size)
-    priorities = rng.choices(["high", "normal", "low"], [15, 70, 15], k=size)
-    messages = rng.choices(MESSAGES, k=size)
-    domains = rng.choices(["example.com", "example.org", "example.net"], k=size)
-    assignees = rng.choices(managers, k=size) if managers else [None] * size
-    randoms = [rng.random() for _ in range(size)]
-    today = now.date()
-    contacts, enquiries = [], []
-    for n in range(size):
-        created = first + timedelta(seconds=offsets[n])
-        age_days = (now - created).days
-        r = randoms[n]
-        # Recent enquiries are mostly new; old ones have mostly moved on.
-        status = "new" if (age_days < 10 and r < 0.7) or offsets[n] == newest else drawn_statuses[n]
-        if age_days > 180 and status not in CLOSED_STATUSES and r > 0.03:
-            # Half a year on, nearly every enquiry has landed or been lost.
-            status = "won" if offsets[n] % 4 == 0 else "lost"
-        elif status == "new" and age_days > 30 and r > 0.02:
-            status = "lost"
-        open_ = status not in CLOSED_STATUSES
-        assignee = assignees[n] if status != "new" or r < 0.5 else None
-        due = _response_due(created)
-        if status == "new" or (status == "spam" and r < 0.8):
-            responded = None
-        elif r < 0.85:  # most are answered on time, some late
-            responded = created + (due - created) * rng.uniform(0.05, 0.95)
-        else:
-            responded = due + timedelta(hours=rng.randint(1, 120))
-        if responded is not None and responded > now:
-            responded = None
-        q = rng.random()  # a second draw, for the spread of later dates
-        activity_at = min(now, created + timedelta(seconds=q * 60 * 86400))
-        closed = None if open_ else min(now, created + timedelta(seconds=(5 + q * 115) * 86400))
-        project = status in PROJECT_STATUSES and r < 0.9
-        planned_jobs = rng.randint(5, 200) if project else None
-        planned_capex = rng.randint(1, 50) * 1_000_000 if project else None
-        realised = status == "won" and r < 0.6
-        bits = rng.getrandbits(40)
-        reference = _reference(bits)
-        while reference in taken:
-            reference = _reference(rng.getrandbits(40))
-        taken.add(reference)
-        first_name, last_name = firsts[n], lasts[n]
-        created_s, activity_s = time_(created), time_(activity_at)
-        cid, eid = contact_id + n, enquiry_id + n
-        contacts.append((
-            cid, f"{_ascii(first_name)}.{_ascii(last_name)}.{tag}.{n}@{domains[n]}",
-            f"{first_name} {last_name}", f"{parts[0][n]} {parts[1][n]} {parts[2][n]}",
-            f"+45 {20 + n % 80} {10 + bits % 90} {10 + (bits >> 8) % 90} {10 + (bits >> 16) % 90}" if r < 0.6 else "",
-            countries[n], created_s, created_s))
-        enquiries.append((
-            eid, reference, cid, sectors[n], topics[n], messages[n],
-            "da" if countries[n] == "DK" and r < 0.5 else "en", sources[n], status,
-            rng.choice(LOST_REASONS) if status == "lost" else None, assignee,
-            (today + timedelta(days=int(q * 61) - 20)).isoformat()
-            if open_ and assignee and r < 0.6 else None,
-            time_(responded), time_(due), priorities[n], created_s, activity_s, activity_s,
-            time_(closed), rng.choice(PROJECT_TYPES) if project else None,
-            planned_jobs, int(planned_jobs * rng.uniform(0.3, 1.1)) if realised else None,
-            planned_capex, int(planned_capex * rng.uniform(0.3, 1.1)) if realised else None))
-    return contacts, enquiries
+def _digits(stream, *sizes):
+    """Independent-enough draws from one 31-bit stream value: its digits in a mixed radix."""
+    draws, radix = [], 1
+    for size in sizes:
+        draws.append(f"({stream} / {radix} % {size})")
+        radix *= size
+    assert radix < LEHMER // 8, "too many digits for one stream value"
+    return draws
 
 
-def _shaped(shape, contacts, enquiries):
-    """A batch as _write_batch takes it: the rows shaped for the database (see
-    _BulkWriter.shape), the first enquiry id and the number of enquiries."""
-    return shape(contacts), shape(enquiries), enquiries[0][0], len(enquiries)
+class _Draws:
+    """The seed's rows as SQL: a temporary table `seed_draws` of per-row draws (six Lehmer
+    streams carried by a recursive CTE, started from `rng`, so a seed gives the same rows on
+    both databases), then one INSERT … SELECT each for the contacts and the enquiries.
 
+    Row n is received at `first + n·slot + jitter` (ids grow with time), and the statuses follow
+    age as an agency's do: recent enquiries are mostly new, those older than half a year nearly
+    all won or lost. Times are integers of microseconds since 1970 until they are written."""
 
-def _write_batch(writer, contacts, enquiries, enquiry_id, size, policy):
-    writer.write("contacts", CONTACT_COLUMNS, contacts)
-    writer.write("enquiries", ENQUIRY_COLUMNS, enquiries)
-    # Consents and the timeline follow from the enquiries: built by the database, in one
-    # statement each, rather than a million Python tuples.
-    bounds = {"first": enquiry_id, "last": enquiry_id + size - 1}
-    writer.connection.execute(sa.text(CONSENTS_FROM_ENQUIRIES),
-                              {**bounds, **policy})
-    json = "CAST({} AS JSON)" if writer.postgresql else "{}"
-    writer.connection.execute(sa.text(ACTIVITIES_FROM_ENQUIRIES.format(details=json.format(ACTIVITY_DETAILS))), bounds)
+    def __init__(self, connection, count, rng, now, managers):
+        self.postgresql = connection.dialect.name == "postgresql"
+        self.count = count
+        self.starts = {name: rng.randrange(1, LEHMER) for name in STREAMS}
+        self.now = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        self.today = now.date().isoformat()
+        span = YEARS * 365 * MICROS_PER_DAY
+        self.first, self.slot = self.now - span, span // count
+        self.managers = managers
+        self.offset = REFERENCE_KEY[2]
+        next_id = "SELECT coalesce(max(id), 0) + 1 FROM {}"
+        self.contact_id = connection.exec_driver_sql(next_id.format("contacts")).scalar()
+        self.enquiry_id = connection.exec_driver_sql(next_id.format("enquiries")).scalar()
+
+    def time(self, micros):
+        """A time column's value, as SQLAlchemy writes it on this database."""
+        if self.postgresql:
+            return f"TIMESTAMPTZ 'epoch' + ({micros}) * INTERVAL '1 microsecond'"
+        return f"datetime(({micros}) / 1000000, 'unixepoch') || '.' || substr(1000000 + ({micros}) % 1000000, 2)"
+
+    def day(self, days_from_today):
+        if self.postgresql:
+            return f"DATE '{self.today}' + CAST({days_from_today} AS INTEGER)"
+        return f"date('{self.today}', ({days_from_today}) || ' days')"
+
+    def reference(self, number):
+        """`AAL-XXXX-XXXX` from a bijection of 40-bit numbers (multiply, swap the 20-bit halves,
+        multiply): distinct ids give distinct references, which look random. Products stay
+        below 2^62: the multipliers go in 20-bit halves."""
+        first, second, _ = REFERENCE_KEY
+        offset = self.offset
+
+        def times(x, multiplier):  # x · multiplier mod 2^40
+            high, low = multiplier >> 20, multiplier & 0xFFFFF
+            return f"((({x}) * {high} % 1048576) * 1048576 + ({x}) * {low}) % 1099511627776"
+
+        y = f"({times(number, first)} + {offset})"
+        swapped = f"(({y}) % 1099511627776 / 1048576 + ({y}) % 1048576 * 1048576)"
+        return times(swapped, second)
+
+    def reference_text(self):
+        return "'AAL-' || " + " || ".join(
+            f"substr('{ALPHABET}', CAST((reference_bits >> {shift}) & 31 AS INTEGER) + 1, 1)"
+            + (" || '-'" if shift == 20 else "") for shift in range(35, -1, -5))
+
+    def clash(self):
+        """A drawn reference that the table has already (the seed's own are distinct)."""
+        return f"SELECT 1 FROM enquiries WHERE reference IN (SELECT {self.reference_text()} FROM seed_draws) LIMIT 1"  # noqa: S608
+
+    def rekey(self):
+        self.offset += 1
+        return f"UPDATE seed_draws SET reference_bits = {self.reference(f'{self.enquiry_id} + n')}"  # noqa: S608
+
+    # Which digits of which stream each column takes: a for the contact, b for r and q, c d e
+    # for the enquiry, f for the phone number and the time of receipt.
+    def _a(self):
+        return _digits("a", len(FIRST_NAMES), len(LAST_NAMES), len(DOMAINS), *map(len, COMPANY_PARTS),
+                       len(COUNTRIES))
+
+    def _c(self):
+        return _digits("c", sum(STATUS_WEIGHTS.values()), len(SECTORS), len(TOPICS), len(SOURCES),
+                       sum(PRIORITY_WEIGHTS.values()), len(MESSAGES))
+
+    def _d(self):
+        return _digits("d", 900, 120, len(LOST_REASONS), len(PROJECT_TYPES), max(len(self.managers), 1))
+
+    def table(self, contacts_only=False):
+        """The per-row draws and what follows from them: the temporary table `seed_draws`
+        (only what the contacts read, for the aside connection that makes them)."""
+        start = ", ".join(f"CAST({self.starts[name]} AS BIGINT)" for name in STREAMS)
+        step = ", ".join(f"{name} * {m} % {LEHMER}" for name, m in STREAMS.items())
+        status_draw = self._c()[0]
+        answer_share, late_hours = self._d()[:2]
+        closed = ", ".join(_literal(s) for s in CLOSED_STATUSES)
+        weekday = f"((t / {MICROS_PER_DAY} + 3) % 7)"  # Monday 0: 1 January 1970 was a Thursday
+        day = MICROS_PER_DAY
+        # r and q: two uniform draws in 0 .. 9999, as the shares of a row's fate and dates.
+        timed = f"""CREATE TEMP TABLE seed_draws AS
+WITH RECURSIVE streams (n, {", ".join(STREAMS)}) AS (
+  SELECT CAST(0 AS BIGINT), {start}
+  UNION ALL SELECT n + 1, {step} FROM streams WHERE n + 1 < {self.count}
+), timed AS (
+  SELECT n, a, c, d, e, f, b % 10000 AS r, b / 10000 % 10000 AS q,
+         {self.first} + n * {self.slot} + (f * {LEHMER} + b) % {self.slot} AS t
+  FROM streams
+)"""  # noqa: S608 (numbers and our own words only)
+        if contacts_only:
+            return f"{timed} SELECT n, t, a, r, f FROM timed"  # noqa: S608
+        return timed + f""", drawn AS MATERIALIZED (  -- computed once: read several times below
+  SELECT timed.*, ({self.now} - t) / {day} AS age,
+         CASE WHEN (({self.now} - t) / {day} < 10 AND r < 7000) OR n = {self.count - 1} THEN 'new'
+              ELSE {_weighted(STATUS_WEIGHTS, status_draw)} END AS drawn_status
+  FROM timed
+), settled AS MATERIALIZED (
+  SELECT drawn.*,
+         CASE WHEN age > 180 AND drawn_status NOT IN ({closed}) AND r >= 300  -- half a year on
+                THEN CASE WHEN n % 4 = 0 THEN 'won' ELSE 'lost' END
+              WHEN drawn_status = 'new' AND age > 30 AND r >= 200 THEN 'lost'
+              ELSE drawn_status END AS status,
+         CASE WHEN {weekday} >= 5 THEN (t / {day} + 9 - {weekday}) * {day}  -- a weekend's: end of Tuesday
+              ELSE t + CASE WHEN {weekday} <= 2 THEN 2 ELSE 4 END * {day} END AS due  -- two working days
+  FROM drawn
+), answered AS (
+  SELECT settled.*,
+         CASE WHEN status = 'new' OR (status = 'spam' AND r < 8000) THEN NULL
+              WHEN r < 8500 THEN t + (due - t) * (50 + {answer_share}) / 1000  -- most on time
+              ELSE due + (1 + {late_hours}) * 3600000000 END AS answered_at
+  FROM settled
+)
+SELECT n, t, a, c, d, e, f, r, q, status, due,
+       CASE WHEN answered_at <= {self.now} THEN answered_at END AS answered_at,
+       CASE WHEN t + q * 518400000 < {self.now} THEN t + q * 518400000 ELSE {self.now} END AS active_at,
+       CASE WHEN status IN ({closed}) THEN CASE WHEN t + 5 * {day} + q * 115 * 8640000 < {self.now}
+            THEN t + 5 * {day} + q * 115 * 8640000 ELSE {self.now} END END AS closed_at,
+       {self.reference(f"{self.enquiry_id} + n")} AS reference_bits
+FROM answered"""  # noqa: S608
+
+    def contacts(self):
+        first_name, last_name, domain, part0, part1, part2, country = self._a()
+        phone = _digits("f", 90, 90, 90)
+        ascii_first = _pick([_ascii(name) for name in FIRST_NAMES], first_name)
+        ascii_last = _pick([_ascii(name) for name in LAST_NAMES], last_name)
+        contact = f"{self.contact_id} + n"
+        return f"""INSERT INTO contacts (id, email, name, company, phone, country, created_at, updated_at)
+SELECT {contact},
+       {ascii_first} || '.' || {ascii_last} || '.' || ({contact}) || '@' || {_pick(DOMAINS, domain)},
+       {_pick(FIRST_NAMES, first_name)} || ' ' || {_pick(LAST_NAMES, last_name)},
+       {_pick(COMPANY_PARTS[0], part0)} || ' ' || {_pick(COMPANY_PARTS[1], part1)} || ' '
+         || {_pick(COMPANY_PARTS[2], part2)},
+       CASE WHEN r < 6000 THEN '+45 ' || (20 + n % 80) || ' ' || (10 + {phone[0]}) || ' ' || (10 + {phone[1]})
+         || ' ' || (10 + {phone[2]}) ELSE '' END,
+       {_pick(COUNTRIES, country)}, {self.time("t")}, {self.time("t")}
+FROM seed_draws"""  # noqa: S608
+
+    def enquiries(self):
+        *_, country = self._a()
+        _, sector, topic, source, priority, message = self._c()
+        *_, lost_reason, project_type, manager = self._d()
+        jobs, capex, jobs_share, capex_share = _digits("e", 196, 50, 80, 80)
+        closed = ", ".join(_literal(s) for s in CLOSED_STATUSES)
+        contact = f"{self.contact_id} + n"
+        assignee = (f"CASE WHEN status <> 'new' OR r < 5000 THEN {_pick(self.managers, manager)} END"
+                    if self.managers else "NULL")
+        project = f"status IN ({', '.join(_literal(s) for s in sorted(PROJECT_STATUSES))}) AND r < 9000"
+        realised = "status = 'won' AND r < 6000"
+        planned_jobs, planned_capex = f"(5 + {jobs})", f"(1 + {capex}) * 1000000"
+        return f"""INSERT INTO enquiries (id, reference, contact_id, sector, topic, message, language, source,
+  status, lost_reason, assignee_id, next_follow_up_on, first_response_at, response_due_at, priority, created_at,
+  updated_at, last_activity_at, closed_at, project_type, planned_jobs, realised_jobs, planned_capex_eur,
+  realised_capex_eur)
+SELECT id, {self.reference_text()}, {contact}, {_pick(list(SECTORS), sector)}, {_pick(list(TOPICS), topic)},
+       {_pick(MESSAGES, message)},
+       CASE WHEN {_pick(COUNTRIES, country)} = 'DK' AND r < 5000 THEN 'da' ELSE 'en' END,
+       {_pick(SOURCES, source)}, status,
+       CASE WHEN status = 'lost' THEN {_pick(LOST_REASONS, lost_reason)} END, assignee_id,
+       CASE WHEN status NOT IN ({closed}) AND assignee_id IS NOT NULL AND r < 6000
+            THEN {self.day("q * 61 / 10000 - 20")} END,
+       {self.time("answered_at")}, {self.time("due")}, {_weighted(PRIORITY_WEIGHTS, priority)},
+       {self.time("t")}, {self.time("active_at")}, {self.time("active_at")}, {self.time("closed_at")},
+       CASE WHEN {project} THEN {_pick(PROJECT_TYPES, project_type)} END,
+       CASE WHEN {project} THEN {planned_jobs} END,
+       CASE WHEN {project} AND {realised} THEN {planned_jobs} * (30 + {jobs_share}) / 100 END,
+       CASE WHEN {project} THEN {planned_capex} END,
+       CASE WHEN {project} AND {realised} THEN {planned_capex} * (30 + {capex_share}) / 100 END
+FROM (SELECT seed_draws.*, {self.enquiry_id} + n AS id, {assignee} AS assignee_id FROM seed_draws) AS rows"""  # noqa: S608
