@@ -410,8 +410,13 @@ MICROS_PER_DAY = 86_400_000_000
 PRIORITY_WEIGHTS = {"high": 15, "normal": 70, "low": 15}
 SOURCES = ["form", "form", "form", "api", "manual"]
 DOMAINS = ["example.com", "example.org", "example.net"]
-# Two odd multipliers and an offset of the reference's 40-bit bijection (see _Draws.reference).
-REFERENCE_KEY = (0x9E3779B97F, 0x5DEECE66D, 0xC2B2AE3D27)
+REFERENCE_BITS = 40  # the reference's 40-bit bijection (see _Draws.reference)
+
+
+def _reference_key(rng):
+    """Two odd multipliers and an offset, drawn per seed: without them one demo reference does
+    not tell another (the contract's "not guessable"), and a seed still gives the same rows."""
+    return rng.getrandbits(REFERENCE_BITS) | 1, rng.getrandbits(REFERENCE_BITS) | 1, rng.getrandbits(REFERENCE_BITS)
 
 
 def _literal(value):
@@ -460,7 +465,7 @@ class _Draws:
         span = YEARS * 365 * MICROS_PER_DAY
         self.first, self.slot = self.now - span, span // count
         self.managers = managers
-        self.offset = REFERENCE_KEY[2]
+        *self.key, self.offset = _reference_key(rng)
         next_id = "SELECT coalesce(max(id), 0) + 1 FROM {}"
         self.contact_id = connection.exec_driver_sql(next_id.format("contacts")).scalar()
         self.enquiry_id = connection.exec_driver_sql(next_id.format("enquiries")).scalar()
@@ -480,7 +485,7 @@ class _Draws:
         """`AAL-XXXX-XXXX` from a bijection of 40-bit numbers (multiply, swap the 20-bit halves,
         multiply): distinct ids give distinct references, which look random. Products stay
         below 2^62: the multipliers go in 20-bit halves."""
-        first, second, _ = REFERENCE_KEY
+        first, second = self.key
         offset = self.offset
 
         def times(x, multiplier):  # x · multiplier mod 2^40
