@@ -1,0 +1,122 @@
+"""The intake queue's second half: the worker stores what the fast path accepted.
+
+With CRM_INTAKE_QUEUE on, `POST /api/v1/enquiries` answers 201 after one insert into `intake`
+(crm.enquiries.intake_fast_path). `flask crm worker` then stores each row as the enquiry with its
+contact, consent, assignment, timeline and emails (the same `_store` as every other entry) and
+deletes the row, all in one transaction. The delete claims the row: `DELETE … WHERE id = (the
+oldest due row, FOR UPDATE SKIP LOCKED on PostgreSQL) RETURNING …`, so that two workers never
+store one row twice (on SQLite the write lock serialises them). A row that fails is kept, with
+its attempts and last error, and retried with backoff: it is never lost.
+"""
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from crm.core.db import utcnow
+from crm.enquiries.models import PendingIntake
+from crm.enquiries.services import store_received_enquiry
+from crm.extensions import db
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+FIRST_RETRY_SECONDS = 30
+MAX_RETRY_SECONDS = 3600
+
+
+def _never():
+    return False
+
+
+def retry_delay(attempts):
+    """30 s after the first failure, doubling to an hour."""
+    return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 20), MAX_RETRY_SECONDS))
+
+
+def _claim(now):
+    table = PendingIntake.__table__
+    oldest_due = (sa.select(table.c.id).where(table.c.next_attempt_at <= now).order_by(table.c.id)
+                  .limit(1).with_for_update(skip_locked=True).scalar_subquery())
+    return sa.delete(table).where(table.c.id == oldest_due).returning(*table.c)
+
+
+def store_pending(limit=BATCH, should_stop=_never, clock=utcnow):
+    """Store up to `limit` due intake rows, one transaction each; returns how many were stored."""
+    stored = 0
+    for _ in range(limit):
+        if should_stop():
+            break
+        received = db.session.execute(_claim(clock())).first()
+        if received is None:
+            db.session.rollback()
+            break
+        try:
+            store_received_enquiry(received)
+            db.session.commit()
+        except Exception as error:
+            db.session.rollback()  # the row is back, untouched
+            _keep_failed(received, error, clock())
+            continue
+        stored += 1
+    return stored
+
+
+def drain(should_stop=_never, clock=utcnow):
+    """Store every due row; returns how many."""
+    stored = 0
+    while not should_stop() and (batch := store_pending(should_stop=should_stop, clock=clock)):
+        stored += batch
+    return stored
+
+
+def _keep_failed(received, error, now):
+    # The error text can quote values (a constraint's key): it is personal data of the row,
+    # exported and erased with it; the log names the reference only.
+    log.exception("intake %s not stored (attempt %d); kept for a retry", received.reference,
+                  received.attempts + 1, exc_info=error)
+    attempts = received.attempts + 1
+    db.session.execute(
+        sa.update(PendingIntake).where(PendingIntake.id == received.id).values(
+            attempts=attempts, next_attempt_at=now + retry_delay(attempts),
+            last_error=f"{type(error).__name__}: {getattr(error, 'orig', None) or error}"[:2000])
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def queue_figures(clock=utcnow):
+    """(pending rows, age in seconds of the oldest, rows that failed at least once), for /metrics."""
+    count, oldest, failing = db.session.execute(sa.select(
+        sa.func.count(PendingIntake.id), sa.func.min(PendingIntake.received_at),
+        sa.func.count(PendingIntake.last_error))).one()
+    if oldest is not None and oldest.tzinfo is None:  # an aggregate comes back untyped on SQLite
+        oldest = _parse(oldest)
+    return count, (clock() - oldest).total_seconds() if oldest else 0.0, failing
+
+
+def _parse(value):
+    from datetime import UTC, datetime
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def pending_rows(limit=100):
+    """The oldest pending rows (admins' outbox page): reference, received, attempts, last error."""
+    return db.session.scalars(sa.select(PendingIntake).order_by(PendingIntake.id).limit(limit)).all()
+
+
+def pending_for(email):
+    """The rows of the person with `email` (subject access export)."""
+    return db.session.scalars(
+        sa.select(PendingIntake).where(sa.func.lower(PendingIntake.email) == email.lower())
+        .order_by(PendingIntake.id)).all()
+
+
+def delete_pending_for(email):
+    """Delete the person's rows (erasure, consent withdrawal); no commit. Returns how many."""
+    return db.session.execute(
+        sa.delete(PendingIntake).where(sa.func.lower(PendingIntake.email) == email.lower())
+        .execution_options(synchronize_session=False)).rowcount
