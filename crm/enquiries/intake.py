@@ -10,6 +10,7 @@ its attempts and last error, and retried with backoff: it is never lost.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -103,9 +104,20 @@ def _parse(value):
     return value.replace(tzinfo=UTC)
 
 
-def pending_rows(limit=100):
-    """The oldest pending rows (admins' outbox page): reference, received, attempts, last error."""
-    return db.session.scalars(sa.select(PendingIntake).order_by(PendingIntake.id).limit(limit)).all()
+@dataclass(frozen=True)
+class IntakeSummary:
+    pending: int
+    oldest_age_seconds: float
+    failing: list  # PendingIntake rows that failed at least once, oldest first
+
+
+def intake_summary(limit=50):
+    """What admins see of the queue on /admin/outbox: how many wait, and the failing rows."""
+    pending, oldest_age, _ = queue_figures()
+    failing = db.session.scalars(
+        sa.select(PendingIntake).where(PendingIntake.last_error.is_not(None))
+        .order_by(PendingIntake.id).limit(limit)).all() if pending else []
+    return IntakeSummary(pending, oldest_age, failing)
 
 
 def pending_for(email):
