@@ -181,12 +181,15 @@ class IntakeFastPath:
 
     def _prepare(self, engine):
         dialect = engine.dialect.name
-        param = (lambda name: f":{name}") if dialect == "sqlite" else (lambda name: f"%({name})s")
         self._sqlite = dialect == "sqlite"
+        param = (lambda name: f":{name}") if self._sqlite else (lambda name: f"%({name})s")
+        # PostgreSQL must deduce one type per parameter: the same as in the comparisons below.
+        value = param if self._sqlite else (
+            lambda name: param(name) + ("" if name == "received_at" else "::varchar"))
         # Plain SQL for the driver itself (no SQLAlchemy per request); only constant names in it.
         self._sql = (
             f"INSERT INTO intake ({', '.join(COLUMNS)}, attempts, next_attempt_at) "  # noqa: S608
-            f"SELECT {', '.join(param(c) for c in COLUMNS)}, 0, {param('received_at')} "
+            f"SELECT {', '.join(value(c) for c in COLUMNS)}, 0, {param('received_at')} "
             f"WHERE {param('policy_version')} = {current_version_sql()} "
             f"AND NOT EXISTS (SELECT 1 FROM enquiries WHERE reference = {param('reference')})"
         )
