@@ -3,10 +3,10 @@
 With CRM_INTAKE_QUEUE on, `POST /api/v1/enquiries` answers 201 after one insert into `intake`
 (crm.enquiries.intake_fast_path). `flask crm worker` then stores each row as the enquiry with its
 contact, consent, assignment, timeline and emails (the same `_store` as every other entry) and
-deletes the row, all in one transaction. The delete claims the row: `DELETE … WHERE id = (the
-oldest due row, FOR UPDATE SKIP LOCKED on PostgreSQL) RETURNING …`, so that two workers never
-store one row twice (on SQLite the write lock serialises them). A row that fails is kept, with
-its attempts and last error, and retried with backoff: it is never lost.
+deletes the row, all in one transaction. The oldest due row is read `FOR UPDATE SKIP LOCKED` on
+PostgreSQL, and the delete's row count decides at the end, so that two workers never store one
+row twice (on SQLite the write lock serialises them and the later one finds the row gone). A row
+that fails is kept, with its attempts and last error, and retried with backoff: never lost.
 """
 
 import logging
@@ -36,11 +36,14 @@ def retry_delay(attempts):
     return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 20), MAX_RETRY_SECONDS))
 
 
-def _claim(now):
+def _next_due(now):
     table = PendingIntake.__table__
-    oldest_due = (sa.select(table.c.id).where(table.c.next_attempt_at <= now).order_by(table.c.id)
-                  .limit(1).with_for_update(skip_locked=True).scalar_subquery())
-    return sa.delete(table).where(table.c.id == oldest_due).returning(*table.c)
+    return (sa.select(table).where(table.c.next_attempt_at <= now).order_by(table.c.id).limit(1)
+            .with_for_update(skip_locked=True))
+
+
+def _delete(row_id):
+    return sa.delete(PendingIntake.__table__).where(PendingIntake.__table__.c.id == row_id)
 
 
 def store_pending(limit=BATCH, should_stop=_never, clock=utcnow):
@@ -49,12 +52,18 @@ def store_pending(limit=BATCH, should_stop=_never, clock=utcnow):
     for _ in range(limit):
         if should_stop():
             break
-        received = db.session.execute(_claim(clock())).first()
+        # PostgreSQL: the row stays locked till the commit, and other workers skip it. SQLite:
+        # the delete at the end decides (the write lock serialises workers); it comes last so
+        # that the lock is held no longer than for a synchronous submission.
+        received = db.session.execute(_next_due(clock())).first()
         if received is None:
             db.session.rollback()
             break
         try:
             store_received_enquiry(received)
+            if db.session.execute(_delete(received.id)).rowcount != 1:
+                db.session.rollback()  # stored by another worker, or erased meanwhile
+                continue
             db.session.commit()
         except Exception as error:
             db.session.rollback()  # the row is back, untouched
@@ -75,15 +84,18 @@ def drain(should_stop=_never, clock=utcnow):
 def _keep_failed(received, error, now):
     # The error text can quote values (a constraint's key): it is personal data of the row,
     # exported and erased with it; the log names the reference only.
-    log.exception("intake %s not stored (attempt %d); kept for a retry", received.reference,
-                  received.attempts + 1, exc_info=error)
     attempts = received.attempts + 1
-    db.session.execute(
+    kept = db.session.execute(
         sa.update(PendingIntake).where(PendingIntake.id == received.id).values(
             attempts=attempts, next_attempt_at=now + retry_delay(attempts),
             last_error=f"{type(error).__name__}: {getattr(error, 'orig', None) or error}"[:2000])
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
+    if kept:
+        log.error("intake %s not stored (attempt %d); kept for a retry", received.reference, attempts,
+                  exc_info=error)
+    else:  # another worker stored it first (SQLite: its write lock), or it was erased
+        log.info("intake %s: stored or erased elsewhere", received.reference)
 
 
 def queue_figures(clock=utcnow):
