@@ -8,6 +8,7 @@
 # INTAKE_QUEUE=1 runs the CRM with CRM_INTAKE_QUEUE on and `flask crm worker` beside it during the
 # load (under `nice -n $INTAKE_WORKER_NICE`, default 0), then waits until the intake table is
 # empty and checks that every 201 became an assigned enquiry with its outbox rows.
+# INTAKE_WORKER=0 (with INTAKE_QUEUE=1) leaves the worker out during the load: the fast path alone.
 # Needs wrk (apt-get install -y wrk) and, for postgresql, psql and a server at 127.0.0.1:5432.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,13 +63,14 @@ for n in 1 2 3; do
   .venv/bin/flask crm create-user --email "manager$n@bench.example" --name "Manager $n" \
     --role manager --password "bench-password-$$-long" >/dev/null
 done
-if [ "$queue" = 1 ]; then
+if [ "$queue" = 1 ] && [ "${INTAKE_WORKER:-1}" = 1 ]; then
   # The queue mode: the fast path answers, the worker stores (and logs the mail: no MAIL_SERVER).
   CRM_INTAKE_QUEUE=1 CRM_OUTBOX_POLL_SECONDS=1 nice -n "$worker_nice" .venv/bin/flask crm worker \
     >"$work/worker.log" 2>&1 &
   pids+=($!)
-  export CRM_INTAKE_QUEUE=1
 fi
+[ "$queue" = 1 ] && export CRM_INTAKE_QUEUE=1
+
 .venv/bin/gunicorn -w "$crm_workers" -b "127.0.0.1:$crm_port" -c "$PWD/bench/gunicorn_bench.py" --log-level warning --no-control-socket wsgi:app &
 pids+=($!)
 MINIMAL_DATABASE_URL="$minimal_url" .venv/bin/gunicorn -w 2 -b "127.0.0.1:$minimal_port" \
@@ -97,6 +99,9 @@ done
 total=$((seconds * rounds))
 if [ "$queue" = 1 ]; then
   load_ended=$(date +%s.%N)
+  if [ "${INTAKE_WORKER:-1}" = 0 ]; then  # the fast path alone: one worker drains it afterwards
+    nice -n "$worker_nice" .venv/bin/flask crm worker --once >"$work/worker.log" 2>&1
+  fi
   waiting=1
   for _ in $(seq 1200); do  # up to 10 minutes
     waiting=$(.venv/bin/python - <<'PY'
