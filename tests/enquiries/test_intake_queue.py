@@ -323,3 +323,16 @@ def test_withdrawing_consent_drops_a_pending_submission(queue_app):
         assert store_pending() == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Enquiry)) == 1
     assert pending(queue_app) == 0
+
+
+def test_the_client_address_is_the_one_trusted_proxies_give(make_app):
+    app = make_app(CRM_INTAKE_QUEUE=True, CRM_TRUSTED_PROXIES=1, CRM_PUBLIC_RATE_LIMIT="1 per minute")
+    client = app.test_client()
+    first = client.post(URL, json=valid_payload(), headers={"X-Forwarded-For": "203.0.113.7"})
+    other = client.post(URL, json=valid_payload(email="bo@example.com"),
+                        headers={"X-Forwarded-For": "198.51.100.9"})
+    again = client.post(URL, json=valid_payload(email="cy@example.com"),
+                        headers={"X-Forwarded-For": "203.0.113.7"})
+    assert [r.status_code for r in (first, other, again)] == [201, 201, 429]  # one budget per address
+    with app.app_context():
+        assert sorted(db.session.scalars(sa.select(PendingIntake.ip_address))) == ["198.51.100.9", "203.0.113.7"]
