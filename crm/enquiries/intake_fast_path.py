@@ -69,7 +69,6 @@ class IntakeFastPath:
         self._local = threading.local()
         self._generation = 0  # bumped when the engine is disposed: connections are made anew
         self._policy = (None, 0.0)
-        self._static_headers = None
         self._cors = {}
         self._sql = None
 
@@ -107,11 +106,11 @@ class IntakeFastPath:
             clean = validate_enquiry(raw, self._current_version())
         except Exception:  # noqa: BLE001  (bad JSON or invalid fields: Flask answers them)
             return None
-        language = raw.get("language")
         values = {
             **{column: clean[column] for column in COLUMNS[1:11]},
             "reference": new_reference(),
-            "policy_language": language if language in ("en", "da") else "en",
+            # The policy text is shown in the enquiry's language (as crm.enquiries.api does).
+            "policy_language": clean["language"],
             "ip_address": environ.get("REMOTE_ADDR"),
             "user_agent": environ.get("HTTP_USER_AGENT", "")[:300] or None,
         }
@@ -130,9 +129,11 @@ class IntakeFastPath:
 
         if not limiter.enabled or getattr(limiter, "_storage_dead", False):
             return None
-        args = [limiter._key_prefix, environ.get("REMOTE_ADDR"), LIMIT_SCOPE]
-        if not all(args[1:]):
+        args = [environ.get("REMOTE_ADDR"), LIMIT_SCOPE]
+        if not all(args):
             return None
+        if limiter._key_prefix:  # as Flask-Limiter builds the key
+            args = [limiter._key_prefix, *args]
         strategy = limiter.limiter
         try:
             for item in self.rate_limits:
