@@ -73,14 +73,6 @@ def store_pending(limit=BATCH, should_stop=_never, clock=utcnow):
     return stored
 
 
-def drain(should_stop=_never, clock=utcnow):
-    """Store every due row; returns how many."""
-    stored = 0
-    while not should_stop() and (batch := store_pending(should_stop=should_stop, clock=clock)):
-        stored += batch
-    return stored
-
-
 def _keep_failed(received, error, now):
     # The error text can quote values (a constraint's key): it is personal data of the row,
     # exported and erased with it; the log names the reference only.
