@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -42,6 +43,7 @@ LIMIT_SCOPE = "public-submission"  # crm.enquiries.views.submission_limit's scop
 POLICY_SECONDS = 2.0  # how long a process trusts the current policy version it read
 COLUMNS = ("reference", "name", "email", "company", "phone", "country", "sector", "topic", "message",
            "language", "policy_version", "policy_language", "ip_address", "user_agent", "received_at")
+LOCK_WAIT_SECONDS, LOCK_POLL_SECONDS = 5.0, 0.0005  # SQLite: wait for the write lock, tried finely
 MAX_ORIGINS = 256  # CORS header sets remembered per process (one per Origin value)
 
 
@@ -175,6 +177,9 @@ class IntakeFastPath:
             proxied.detach()  # ours for the thread's life, not the pool's
             if engine.dialect.name == "sqlite":
                 connection.isolation_level = None
+                # Waits for the write lock in _insert: SQLite's own busy handler sleeps 1, 2, 5,
+                # 10 … 100 ms between tries, far longer than the worker holds the lock.
+                connection.execute("PRAGMA busy_timeout=0")
             else:
                 connection.autocommit = True
             local.connection, local.generation = connection, self._generation
@@ -222,7 +227,7 @@ class IntakeFastPath:
         try:
             cursor = self._connection().cursor()
             try:
-                cursor.execute(self._sql, values)
+                self._execute(cursor, values)
                 stored = cursor.rowcount == 1
             finally:
                 cursor.close()
@@ -233,6 +238,20 @@ class IntakeFastPath:
         if not stored:
             self._policy = (None, 0.0)  # read the current version again
         return stored
+
+    def _execute(self, cursor, values):
+        if not self._sqlite:
+            cursor.execute(self._sql, values)
+            return
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                cursor.execute(self._sql, values)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(LOCK_POLL_SECONDS)
 
     # --- the answer's headers --------------------------------------------------------------
 

@@ -3,6 +3,7 @@ answer exactly as with the queue off, nothing stored."""
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -336,3 +337,22 @@ def test_the_client_address_is_the_one_trusted_proxies_give(make_app):
     assert [r.status_code for r in (first, other, again)] == [201, 201, 429]  # one budget per address
     with app.app_context():
         assert sorted(db.session.scalars(sa.select(PendingIntake.ip_address))) == ["198.51.100.9", "203.0.113.7"]
+
+
+def test_the_fast_path_waits_for_a_write_lock_held_by_the_worker(queue_app):
+    client = queue_app.test_client()
+    assert client.post(URL, json=valid_payload()).status_code == 201  # connected, version read
+    with queue_app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's one write lock; PostgreSQL locks rows")
+        holder = db.engine.raw_connection()
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a worker's transaction holds it
+    release = threading.Timer(0.3, holder.commit)
+    release.start()
+    started = time.monotonic()
+    response = client.post(URL, json=valid_payload(email="bo@example.com"))
+    waited = time.monotonic() - started
+    release.join()
+    holder.close()
+    assert response.status_code == 201 and pending(queue_app) == 2  # not forwarded: queued
+    assert 0.25 < waited < 2
