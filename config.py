@@ -137,6 +137,9 @@ class Config:
 
     # The public API refuses bodies over this size (CONTRACT §3); other forms are small too.
     CRM_API_MAX_BODY = 64 * 1024
+    # A national agency under campaign load: POST /api/v1/enquiries answers 201 after one insert
+    # into the intake queue; `flask crm worker` stores the enquiry seconds later (docs/deploy.md).
+    CRM_INTAKE_QUEUE = _bool("CRM_INTAKE_QUEUE", False)
     MAX_CONTENT_LENGTH = 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 

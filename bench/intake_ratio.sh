@@ -5,6 +5,10 @@
 # neighbour hurts both alike; the ratio is the figure (docs/performance.md).
 # Usage: bench/intake_ratio.sh [sqlite|postgresql] [seconds per round] [rounds]
 # (INTAKE_CRM_WORKERS=1 runs the CRM on one gunicorn worker: no lock contention between workers.)
+# INTAKE_QUEUE=1 runs the CRM with CRM_INTAKE_QUEUE on and `flask crm worker` beside it during the
+# load (under `nice -n $INTAKE_WORKER_NICE`, default 0), then waits until the intake table is
+# empty and checks that every 201 became an assigned enquiry with its outbox rows.
+# INTAKE_WORKER=0 (with INTAKE_QUEUE=1) leaves the worker out during the load: the fast path alone.
 # Needs wrk (apt-get install -y wrk) and, for postgresql, psql and a server at 127.0.0.1:5432.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +17,8 @@ seconds=${2:-10}
 rounds=${3:-3}
 connections=${INTAKE_CONNECTIONS:-8}
 crm_workers=${INTAKE_CRM_WORKERS:-2}   # the CRM's gunicorn workers (the minimal app keeps 2)
+queue=${INTAKE_QUEUE:-0}
+worker_nice=${INTAKE_WORKER_NICE:-0}
 work=$(mktemp -d)
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 crm_port=$(free_port)
@@ -57,6 +63,14 @@ for n in 1 2 3; do
   .venv/bin/flask crm create-user --email "manager$n@bench.example" --name "Manager $n" \
     --role manager --password "bench-password-$$-long" >/dev/null
 done
+if [ "$queue" = 1 ] && [ "${INTAKE_WORKER:-1}" = 1 ]; then
+  # The queue mode: the fast path answers, the worker stores (and logs the mail: no MAIL_SERVER).
+  CRM_INTAKE_QUEUE=1 CRM_OUTBOX_POLL_SECONDS=1 nice -n "$worker_nice" .venv/bin/flask crm worker \
+    >"$work/worker.log" 2>&1 &
+  pids+=($!)
+fi
+[ "$queue" = 1 ] && export CRM_INTAKE_QUEUE=1
+
 .venv/bin/gunicorn -w "$crm_workers" -b "127.0.0.1:$crm_port" -c "$PWD/bench/gunicorn_bench.py" --log-level warning --no-control-socket wsgi:app &
 pids+=($!)
 MINIMAL_DATABASE_URL="$minimal_url" .venv/bin/gunicorn -w 2 -b "127.0.0.1:$minimal_port" \
@@ -71,7 +85,8 @@ run_wrk() {  # $1 = port; prints "requests rate errors p50 p99"
     "http://127.0.0.1:$1" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 
-echo "== $kind: gunicorn -w $crm_workers (CRM) and -w 2 (minimal), wrk -t2 -c$connections, $rounds rounds of ${seconds}s per app, alternating"
+echo "== $kind: gunicorn -w $crm_workers (CRM$([ "$queue" = 1 ] && echo ", intake queue, worker at nice $worker_nice")) and -w 2 (minimal), wrk -t2 -c$connections, $rounds rounds of ${seconds}s per app, alternating"
+load_started=$(date +%s.%N)
 crm_requests=0; minimal_requests=0; crm_errors=0; minimal_errors=0
 for round in $(seq "$rounds"); do
   read -r m_req m_rate m_err m_p50 m_p99 < <(run_wrk "$minimal_port")
@@ -82,19 +97,57 @@ for round in $(seq "$rounds"); do
   minimal_errors=$((minimal_errors + m_err)); crm_errors=$((crm_errors + c_err))
 done
 total=$((seconds * rounds))
+if [ "$queue" = 1 ]; then
+  load_ended=$(date +%s.%N)
+  if [ "${INTAKE_WORKER:-1}" = 0 ]; then  # the fast path alone: one worker drains it afterwards
+    nice -n "$worker_nice" .venv/bin/flask crm worker --once >"$work/worker.log" 2>&1
+  fi
+  waiting=1
+  for _ in $(seq 1200); do  # up to 10 minutes
+    waiting=$(.venv/bin/python - <<'PY'
+import sqlalchemy as sa
+from wsgi import app
+from crm.extensions import db
+with app.app_context():
+    print(db.session.scalar(sa.text("SELECT count(*) FROM intake")))
+PY
+)
+    [ "$waiting" = 0 ] && break
+    sleep 0.5
+  done
+  drained=$(date +%s.%N)
+  awk -v s="$load_started" -v e="$load_ended" -v d="$drained" -v w="$waiting" 'BEGIN {
+    printf "intake queue: %d rows left; drained %.1f s after the load ended (load %.1f s, first round to empty %.1f s)\n", w, d - e, e - s, d - s }'
+fi
 stored=$(.venv/bin/python - <<'PY'
 import sqlalchemy as sa
 from wsgi import app
 from crm.extensions import db
 with app.app_context():
     count = lambda sql: db.session.scalar(sa.text(sql))
-    print(count("SELECT count(*) FROM enquiries"), count("SELECT count(*) FROM outbox_messages"))
+    print(count("SELECT count(*) FROM enquiries"), count("SELECT count(*) FROM outbox_messages"),
+          count("SELECT count(*) FROM enquiries WHERE assignee_id IS NOT NULL"),
+          count("SELECT count(*) FROM intake"),
+          "/".join(str(n) for n in db.session.scalars(sa.text(
+              "SELECT count(*) FROM enquiries GROUP BY assignee_id ORDER BY assignee_id"))))
 PY
 )
-read -r enquiries outbox <<<"$stored"
+read -r enquiries outbox assigned waiting per_manager <<<"$stored"
 awk -v c="$crm_requests" -v m="$minimal_requests" -v t="$total" -v ce="$crm_errors" -v me="$minimal_errors" \
     -v e="$enquiries" -v o="$outbox" 'BEGIN {
   printf "minimal: %.1f req/s (%d requests, %d errors)\n", m / t, m, me
   printf "crm:     %.1f req/s (%d requests, %d errors; %d enquiries, %d outbox rows stored)\n", c / t, c, ce, e, o
   printf "ratio crm/minimal: %.2f\n", c / m
 }'
+if [ "$queue" = 1 ]; then
+  awk -v c="$crm_requests" -v ce="$crm_errors" -v e="$enquiries" -v a="$assigned" -v o="$outbox" \
+      -v w="$waiting" -v p="$per_manager" -v s="$load_started" -v d="$drained" \
+      -v k="$connections" -v r="$rounds" 'BEGIN {
+    # wrk does not count the requests still in flight when a round ends (at most one per
+    # connection), which the CRM has answered and stored all the same.
+    ok = (e >= c - ce) && (e <= c - ce + k * r) && (a == e) && (o >= 2 * e) && (w == 0) && (ce == 0)
+    printf "queue check: %d 201s, %d enquiries, %d assigned (per manager %s), %d outbox rows, %d left in intake, %d errors: %s\n", c - ce, e, a, p, o, w, ce, ok ? "OK" : "MISMATCH"
+    printf "end to end: %.1f enquiries/s stored from the first round to an empty queue\n", e / (d - s)
+    exit !ok
+  }'
+fi

@@ -19,7 +19,6 @@ def create_app(config=None):
     app.config.from_object(config or config_for())
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     configure_logging(app)
-    configure_proxies(app)
     register_converters(app)
     register_extensions(app)
     register_blueprints(app)
@@ -27,6 +26,8 @@ def create_app(config=None):
     register_commands(app)
     register_security_headers(app)
     register_template_helpers(app)
+    register_intake_queue(app)
+    configure_proxies(app)  # outermost: the fast path sees the client address ProxyFix gives
     return app
 
 
@@ -53,6 +54,14 @@ def configure_proxies(app):
     hops = app.config["CRM_TRUSTED_PROXIES"]
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_intake_queue(app):
+    """CRM_INTAKE_QUEUE: the API's common case answered in plain WSGI, stored by the worker."""
+    if app.config.get("CRM_INTAKE_QUEUE"):
+        from crm.enquiries.intake_fast_path import install
+
+        install(app)
 
 
 def register_converters(app):

@@ -190,3 +190,35 @@ class SpentFormToken(db.Model):
 
     nonce: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     spent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class PendingIntake(db.Model):
+    """An API submission accepted by the intake queue (CRM_INTAKE_QUEUE), not yet stored.
+
+    The fast path (crm.enquiries.intake_fast_path) inserts the validated fields; the worker
+    stores the enquiry with everything that goes with it and deletes the row in one transaction
+    (crm.enquiries.intake). Personal data for seconds: exported and erased like the rest.
+    """
+
+    __tablename__ = "intake"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    company: Mapped[str] = mapped_column(sa.String(200), default="")
+    phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    country: Mapped[str] = mapped_column(sa.String(2))
+    sector: Mapped[str] = mapped_column(sa.String(20))
+    topic: Mapped[str] = mapped_column(sa.String(30))
+    message: Mapped[str] = mapped_column(sa.Text)
+    language: Mapped[str] = mapped_column(sa.String(5))
+    policy_version: Mapped[str] = mapped_column(sa.String(20))
+    policy_language: Mapped[str] = mapped_column(sa.String(5))
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A row that failed to store stays, retried with backoff (crm.enquiries.intake).
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)

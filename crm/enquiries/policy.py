@@ -107,6 +107,28 @@ def current_policy(language="en"):
     return db.session.connection().execute(_current_statement(), {"language": language}).first()
 
 
+def policy_text(version, language="en"):
+    """The policy `version` in `language` (else its English text), as current_policy's row.
+
+    For an enquiry accepted by the intake queue: the consent points at the text shown then,
+    even if a newer version is current by the time the worker stores it.
+    """
+    from crm.enquiries.models import PrivacyPolicy
+
+    policies = PrivacyPolicy.__table__
+    return db.session.connection().execute(
+        sa.select(policies.c.id, policies.c.version, policies.c.language, policies.c.text,
+                  policies.c.sha256, policies.c.published_at)
+        .where(policies.c.version == version, policies.c.language.in_([language, "en"]))
+        .order_by((policies.c.language == language).desc()).limit(1)).one()
+
+
+def current_version_sql():
+    """The current version as a scalar subquery in plain SQL (the intake fast path's insert)."""
+    return ("(SELECT version FROM privacy_policies WHERE language = 'en' "
+            "ORDER BY published_at DESC, id DESC LIMIT 1)")
+
+
 @cache
 def _current_statement():
     # One statement built once: on the submission path the ORM query cost more than the read.

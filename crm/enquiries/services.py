@@ -16,7 +16,7 @@ from crm.assignment.services import NewEnquiry, assign_new_enquiry, assign_recor
 from crm.core.db import utcnow
 from crm.enquiries.acknowledgements import acknowledgement_due, greeting_name
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey
-from crm.enquiries.policy import current_policy
+from crm.enquiries.policy import current_policy, policy_text
 from crm.enquiries.references import new_reference
 from crm.enquiries.validation import validate_enquiry
 from crm.extensions import db
@@ -151,13 +151,31 @@ def _contact_insert(insert, contacts):
     return insert.on_conflict_do_nothing(index_elements=[contacts.c.email]).returning(contacts.c.id)
 
 
-def _store(clean, policy, source, ip_address, user_agent, recorded=None):
-    """Write the enquiry and everything that goes with it; returns (enquiry id, Submission)."""
-    now = utcnow()
+def store_received_enquiry(received):
+    """Store an enquiry that the intake queue accepted (crm.enquiries.intake); no commit.
+
+    `received` is a row of the `intake` table: fields validated by `validate_enquiry` before
+    the 201, the reference the client was given, and when it arrived. The enquiry gets exactly
+    what a synchronous API submission gets, dated when it was received.
+    """
+    policy = policy_text(received.policy_version, received.policy_language)
+    clean = {field: getattr(received, field) for field in (
+        "name", "email", "company", "phone", "country", "sector", "topic", "message", "language",
+        "policy_version")}
+    return _store(clean, policy, "api", received.ip_address, received.user_agent,
+                  reference=received.reference, now=received.received_at)
+
+
+def _store(clean, policy, source, ip_address, user_agent, recorded=None, *, reference=None, now=None):
+    """Write the enquiry and everything that goes with it; returns (enquiry id, Submission).
+
+    `reference` and `now` are given for an enquiry accepted earlier by the intake queue.
+    """
+    now = now or utcnow()
     connection = db.session.connection()
     statements = _statements()
     acknowledge = recorded is None or recorded.acknowledge
-    facts = dict(reference=new_reference(), sector=clean["sector"], topic=clean["topic"],
+    facts = dict(reference=reference or new_reference(), sector=clean["sector"], topic=clean["topic"],
                  language=clean["language"], country=clean["country"], company=clean["company"],
                  email=clean["email"])
     due = response_due(now)  # the promise: CRM_RESPONSE_TARGET_HOURS of working time

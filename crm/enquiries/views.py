@@ -36,9 +36,15 @@ def public_rate_limit():
     return current_app.config["CRM_PUBLIC_RATE_LIMIT"]
 
 
-# One budget per client address, shared by the form and the JSON API.
+def _submission_cost():
+    # A request the intake fast path counted already and passed on costs nothing more.
+    return 0 if request.environ.get("crm.intake.counted") else 1
+
+
+# One budget per client address, shared by the form and the JSON API (and the intake fast path,
+# crm.enquiries.intake_fast_path, which counts with the same storage and key).
 submission_limit = limiter.shared_limit(
-    public_rate_limit, scope="public-submission", methods=["POST"]
+    public_rate_limit, scope="public-submission", methods=["POST"], cost=_submission_cost
 )
 
 

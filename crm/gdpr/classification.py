@@ -56,6 +56,13 @@ COLUMNS = {
     "idempotency_keys.key": SUBJECT, "idempotency_keys.request_sha256": SUBJECT,
     "idempotency_keys.enquiry_id": NONE, "idempotency_keys.response": SUBJECT,
     "idempotency_keys.created_at": SUBJECT,
+    # The intake queue (CRM_INTAKE_QUEUE): an API submission for the seconds before the worker
+    # stores it; everything in it is about the person (exported, erased, deleted on withdrawal).
+    **{f"intake.{c}": SUBJECT for c in (
+        "reference", "name", "email", "company", "phone", "country", "sector", "topic", "message",
+        "language", "policy_version", "policy_language", "ip_address", "user_agent", "received_at",
+        "last_error")},
+    "intake.id": NONE, "intake.attempts": NONE, "intake.next_attempt_at": NONE,
     # Proof of erasure: a keyed hash, not reversible.
     "erasure_tombstones.id": NONE, "erasure_tombstones.email_hmac": NONE,
     "erasure_tombstones.reason": NONE, "erasure_tombstones.erased_at": NONE,

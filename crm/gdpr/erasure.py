@@ -4,8 +4,9 @@ What survives an erasure, by choice: each enquiry row stays, anonymised and move
 placeholder contact, with its reference, sector, topic, status, priority, dates and project
 facts (jobs, capex), so that pipeline and landed-investment figures do not change. Everything
 else goes: the contact, the enquiries' messages and lost reasons, their whole timeline (notes
-included), consents (with client address and user agent), Idempotency-Key records and every
-outbox row to or about the person. The tombstone keeps the date and a keyed hash of the email.
+included), consents (with client address and user agent), Idempotency-Key records, every
+outbox row to or about the person, and their submissions still waiting in the intake queue.
+The tombstone keeps the date and a keyed hash of the email.
 
 On SQLite `secure_delete` (crm.core.db) zeroes the freed bytes; afterwards full-text indexes are
 optimised (FTS5 keeps deleted tokens in old segments until they are merged) and the WAL is
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 
 from crm.core.audit import record_audit
 from crm.core.db import utcnow
+from crm.enquiries.intake import delete_pending_for
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey
 from crm.extensions import db
 from crm.gdpr.models import ErasureTombstone
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # What an erasure removes (crm/gdpr/classification.py checks it covers every personal column):
 # whole rows of these tables, and these columns of the enquiry rows that survive anonymised.
-DELETED_TABLES = ("contacts", "consents", "activities", "outbox_messages", "idempotency_keys")
+DELETED_TABLES = ("contacts", "consents", "activities", "outbox_messages", "idempotency_keys", "intake")
 # The dashboard's count of lost reasons follows enquiries.lost_reason through its trigger.
 BLANKED_COLUMNS = ("enquiries.message", "enquiries.lost_reason", "enquiries.contact_id",
                    "dashboard_closings.lost_reason")
@@ -69,6 +71,8 @@ def erase_subject(email, *, actor=None, ip_address=None, reason="request", clock
         for enquiry in enquiries:
             anonymise_enquiry(enquiry, anonymous, actor=actor, reason=reason, now=now)
     emails = _delete_mail(email, contact, [e.id for e in enquiries])
+    # API submissions the intake queue holds for the worker: gone before it can store them.
+    delete_pending_for(email)
     if contact is not None:
         db.session.execute(sa.delete(Consent).where(Consent.contact_id == contact.id))
         db.session.execute(sa.delete(Contact).where(Contact.id == contact.id))

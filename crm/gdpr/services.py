@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from crm.core.audit import record_audit
+from crm.enquiries.intake import pending_for
 from crm.enquiries.models import Activity, Consent, Enquiry, IdempotencyKey
 from crm.extensions import db
 from crm.gdpr.models import ErasureTombstone
@@ -25,6 +26,9 @@ EXPORTED_COLUMNS = {
     "outbox_messages": ("kind", "recipient", "subject", "text", "html", "status", "last_error",
                         "created_at", "sent_at"),
     "idempotency_keys": ("key", "request_sha256", "response", "created_at"),
+    "intake": ("reference", "name", "email", "company", "phone", "country", "sector", "topic",
+               "message", "language", "policy_version", "policy_language", "ip_address",
+               "user_agent", "received_at", "last_error"),
     # A count keyed by the same text as enquiries.lost_reason, which the export gives.
     "dashboard_closings": ("lost_reason",),
 }
@@ -83,6 +87,8 @@ def export_subject(email, *, actor=None, ip_address=None):
         "emails": [],
         "timeline": [],
         "api_requests": [],
+        # API submissions accepted by the intake queue and not yet stored (seconds, normally).
+        "pending_submissions": [_pending(row) for row in pending_for(email)],
         "erased": tombstone is not None,
         "erased_at": _iso(tombstone.erased_at) if tombstone else None,
         "information": art15_information(),
@@ -93,6 +99,16 @@ def export_subject(email, *, actor=None, ip_address=None):
                  target_id=contact.id if contact else None, ip_address=ip_address)
     db.session.commit()
     return result
+
+
+def _pending(row):
+    return {
+        "reference": row.reference, "name": row.name, "email": row.email, "company": row.company,
+        "phone": row.phone, "country": row.country, "sector": row.sector, "topic": row.topic,
+        "message": row.message, "language": row.language, "policy_version": row.policy_version,
+        "policy_language": row.policy_language, "ip_address": row.ip_address,
+        "user_agent": row.user_agent, "received_at": _iso(row.received_at), "last_error": row.last_error,
+    }
 
 
 def _fill(result, contact):

@@ -112,7 +112,12 @@ def withdraw_consent(contact, *, ip_address=None, clock=utcnow):
     consents = db.session.scalars(
         sa.select(Consent).where(Consent.contact_id == contact.id, Consent.withdrawn_at.is_(None))
     ).all()
-    if not consents:
+    # A submission still in the intake queue carries a consent not yet stored: it goes too
+    # (the worker finds nothing to store), rather than becoming an enquiry that emails them.
+    from crm.enquiries.intake import delete_pending_for  # the store path imports this module
+
+    pending = delete_pending_for(contact.email)
+    if not consents and not pending:
         db.session.rollback()
         return 0
     for consent in consents:

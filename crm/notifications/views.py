@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from crm.core.params import query_int
 from crm.core.security import client_address
+from crm.enquiries.intake import intake_summary
 from crm.notifications.models import OUTBOX_STATUSES
 from crm.notifications.queries import outbox_message, outbox_page, waiting_counts
 from crm.notifications.redaction import redact_secrets
@@ -31,7 +32,7 @@ def index():
     return render_template(
         "admin/outbox.html", rows=rows, status=status, before=before, next_before=next_before,
         statuses=OUTBOX_STATUSES, counts=waiting_counts(),
-        mail_server=current_app.config.get("MAIL_SERVER"),
+        mail_server=current_app.config.get("MAIL_SERVER"), intake=intake_summary(),
     )
 
 

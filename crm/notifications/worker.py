@@ -39,6 +39,7 @@ from flask import current_app
 from flask_mail import BadHeaderError, Message
 
 from crm.core.db import utcnow
+from crm.enquiries.intake import store_pending
 from crm.extensions import db, mail
 from crm.notifications import heartbeats
 from crm.notifications.heartbeats import HEARTBEAT_SECONDS
@@ -496,7 +497,8 @@ class Worker:
     """`flask crm worker`: SIGTERM or SIGINT ends it after the message being sent.
 
     `once=True` drains what is due and returns; otherwise it polls every
-    CRM_OUTBOX_POLL_SECONDS and purges old sent rows every hour.
+    CRM_OUTBOX_POLL_SECONDS and purges old sent rows every hour. Each round first stores what
+    the intake queue accepted (crm.enquiries.intake), then delivers mail; both count as handled.
     """
 
     def __init__(self, once=False, poll_seconds=None):
@@ -538,7 +540,9 @@ class Worker:
                 next_purge = time.monotonic() + PURGE_EVERY_SECONDS
                 self._purge()
             try:
-                claimed = run_once(should_stop=lambda: self.stopping)
+                # Enquiries the intake queue accepted first (their emails join this round).
+                stored = store_pending(should_stop=lambda: self.stopping)
+                claimed = run_once(should_stop=lambda: self.stopping) + stored
             except Exception:
                 db.session.rollback()
                 if self.once:

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from crm.core.db import utcnow
+from crm.enquiries.intake import queue_figures
 from crm.enquiries.models import Enquiry
 from crm.extensions import db
 from crm.notifications.heartbeats import ALIVE_WITHIN
@@ -52,6 +53,17 @@ class DatabaseCollector:
         yield GaugeMetricFamily("crm_outbox_oldest_pending_age_seconds",
                                 "Age of the oldest message waiting to be sent (0: none waits).",
                                 value=max((now - oldest).total_seconds(), 0) if oldest else 0)
+
+        pending, oldest_age, failing = queue_figures(self.clock)
+        yield GaugeMetricFamily("crm_intake_pending",
+                                "API submissions accepted by the intake queue, not yet stored.",
+                                value=pending)
+        yield GaugeMetricFamily("crm_intake_oldest_pending_age_seconds",
+                                "Age of the oldest submission waiting in the intake queue (0: none).",
+                                value=max(oldest_age, 0))
+        yield GaugeMetricFamily("crm_intake_failing",
+                                "Intake rows that failed to store at least once (kept, retried).",
+                                value=failing)
 
         beats = db.session.scalars(sa.select(WorkerHeartbeat).order_by(WorkerHeartbeat.worker)).all()
         seen = GaugeMetricFamily("crm_outbox_worker_last_seen_timestamp_seconds",
