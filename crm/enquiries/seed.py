@@ -200,11 +200,16 @@ def _bulk_load(connection, rows):
             counters.rebuild(connection)
         if search and not built:
             connection.exec_driver_sql("INSERT INTO contacts_search(contacts_search) VALUES ('rebuild')")
-        if indexes:  # fresh statistics, so that the planner knows which index is selective
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+        if indexes and sqlite:  # fresh statistics, so that the planner knows which index is selective
+            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
             connection.exec_driver_sql("ANALYZE")
         connection.commit()
+        if indexes and not sqlite:
+            # VACUUM as well as ANALYZE: freshly loaded tables have no visibility map, so every
+            # index-only scan (the managers' open loads on the enquiry page) read the table
+            # too, 117 ms instead of 14 at a million. VACUUM runs outside a transaction.
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.exec_driver_sql(f"VACUUM ANALYZE {', '.join(BULK_TABLES)}")
         if sqlite:
             for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "cache_size=-65536", "temp_store=DEFAULT"):
                 connection.exec_driver_sql(f"PRAGMA {pragma}")

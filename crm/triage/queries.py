@@ -198,10 +198,13 @@ def _page_ids(viewer, filters):
         return db.session.scalars(inbox_query(viewer, filters, ids_only=True).limit(wanted).offset(offset)).all()
     # One ORDER BY over a CASE sorts every visible enquiry (seconds at a million); as two ordered
     # reads each part walks an index: the waiting ones by their promised time through
-    # (first_response_at, response_due_at, …), then the rest newest first.
+    # (first_response_at, response_due_at, …), then the rest newest first. `first_response_at`
+    # (NULL in every waiting row) leads the ORDER BY so that PostgreSQL sees the index's order:
+    # without it, it walked another index filtering 600,000 rows at a million (163 ms; now 1.5).
     base = _filtered(sa.select(Enquiry.id), viewer, filters)
     waiting = db.session.scalars(
-        base.where(_waiting()).order_by(Enquiry.response_due_at.asc(), Enquiry.created_at.desc(), Enquiry.id.desc())
+        base.where(_waiting()).order_by(Enquiry.first_response_at, Enquiry.response_due_at.asc(),
+                                        Enquiry.created_at.desc(), Enquiry.id.desc())
         .limit(offset + wanted)).all()
     ids = waiting[offset:]
     if len(ids) < wanted:
