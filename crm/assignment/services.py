@@ -14,6 +14,7 @@ from crm.assignment.engine import (
     describe_reason,
     is_present,
     lock_choice,
+    open_count,
     today_local,
 )
 from crm.core.audit import record_audit
@@ -181,8 +182,7 @@ def set_away(user, away_until, *, actor, ip_address=None):
 
 
 def open_enquiry_count(user):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Enquiry).where(
-        Enquiry.assignee_id == user.id, Enquiry.status.not_in(CLOSED_STATUSES)))
+    return open_count(user.id)
 
 
 @cache

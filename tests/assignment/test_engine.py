@@ -153,3 +153,32 @@ def test_a_thousand_submissions_spread_evenly_in_a_fair_round(app, make_user):
     assert all(len(set(order[i:i + 4])) == 4 for i in range(0, 1000, 4))
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Enquiry)) == 1000
+
+
+def test_open_loads_from_the_totals_equal_a_count_of_the_open_enquiries(app, managers):
+    """The engine reads each manager's open load from the dashboard's totals: after
+    submissions, status changes (open, closed, reopened) and a reassignment, the figures are
+    those of a plain count over the enquiries."""
+    from crm.assignment.engine import open_count, open_loads
+    from crm.enquiries.models import CLOSED_STATUSES
+
+    references = [submit(app, sector=sector)[0] for sector in ("medtech", "biotech", "pharma") * 3]
+    with app.app_context():
+        by_ref = {e.reference: e for e in db.session.scalars(sa.select(Enquiry))}
+        by_ref[references[0]].status = "won"
+        by_ref[references[1]].status = "qualified"
+        by_ref[references[2]].status = "spam"
+        by_ref[references[3]].assignee_id = managers[2]
+        by_ref[references[4]].status = "lost"
+        db.session.commit()
+        by_ref[references[4]].status = "contacted"  # reopened
+        by_ref[references[5]].status = "lost"
+        db.session.commit()
+        counted = dict(db.session.execute(
+            sa.select(Enquiry.assignee_id, sa.func.count())
+            .where(Enquiry.status.not_in(CLOSED_STATUSES), Enquiry.assignee_id.in_(managers))
+            .group_by(Enquiry.assignee_id)).all())
+        expected = {m: counted.get(m, 0) for m in managers}
+        assert open_loads(managers) == expected
+        assert [open_count(m) for m in managers] == [expected[m] for m in managers]
+        assert sum(expected.values()) == 9 - 3  # one won, one spam, one lost
