@@ -151,14 +151,20 @@ def _contact_insert(insert, contacts):
     return insert.on_conflict_do_nothing(index_elements=[contacts.c.email]).returning(contacts.c.id)
 
 
-def store_received_enquiry(received):
+def store_received_enquiry(received, policies=None):
     """Store an enquiry that the intake queue accepted (crm.enquiries.intake); no commit.
 
     `received` is a row of the `intake` table: fields validated by `validate_enquiry` before
     the 201, the reference the client was given, and when it arrived. The enquiry gets exactly
-    what a synchronous API submission gets, dated when it was received.
+    what a synchronous API submission gets, dated when it was received. `policies`: a dict the
+    caller keeps for a batch, so that each policy text is read once (a published text does not
+    change).
     """
-    policy = policy_text(received.policy_version, received.policy_language)
+    policies = {} if policies is None else policies
+    key = (received.policy_version, received.policy_language)
+    if key not in policies:
+        policies[key] = policy_text(*key)
+    policy = policies[key]
     clean = {field: getattr(received, field) for field in (
         "name", "email", "company", "phone", "country", "sector", "topic", "message", "language",
         "policy_version")}

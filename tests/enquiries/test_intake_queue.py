@@ -211,7 +211,8 @@ def submit_many(app, n):
     return references
 
 
-def test_two_workers_never_store_a_row_twice(queue_app, make_user):
+@pytest.mark.parametrize("per_transaction", [1, 5])
+def test_two_workers_never_store_a_row_twice(queue_app, make_user, per_transaction):
     make_user(role="manager")
     make_user(role="manager")
     references = submit_many(queue_app, 24)
@@ -223,7 +224,7 @@ def test_two_workers_never_store_a_row_twice(queue_app, make_user):
             try:
                 start.wait()
                 total = 0
-                while batch := store_pending(limit=5):
+                while batch := store_pending(limit=5, per_transaction=per_transaction):
                     total += batch
                 stored.append(total)
             except Exception as error:  # pragma: no cover  (reported below)
@@ -276,6 +277,47 @@ def test_a_row_that_fails_is_kept_retried_later_and_shown(queue_app, make_user, 
         assert store_pending(clock=lambda: later) == 1
         assert db.session.scalar(sa.select(Enquiry.reference)) == reference
     assert pending(queue_app) == 0
+
+
+@pytest.mark.expect_traceback  # the failing row is logged with its traceback (reference only)
+def test_a_failing_row_in_a_batch_is_kept_and_the_others_stored(queue_app, make_user):
+    make_user(role="manager")
+    references = submit_many(queue_app, 5)
+    with queue_app.app_context():
+        # The third row names a policy version that does not exist: storing it fails.
+        failing = db.session.scalars(sa.select(PendingIntake.id).order_by(PendingIntake.id)).all()[2]
+        db.session.execute(sa.update(PendingIntake).where(PendingIntake.id == failing)
+                           .values(policy_version="1999-01"))
+        db.session.commit()
+        assert store_pending(per_transaction=5) == 4
+        row = db.session.scalar(sa.select(PendingIntake))
+        assert row.id == failing and row.attempts == 1 and "NoResultFound" in row.last_error
+        assert row.next_attempt_at > utcnow() + timedelta(seconds=20)
+        got = db.session.scalars(sa.select(Enquiry.reference)).all()
+        assert sorted(got) == sorted(r for r in references if r != row.reference)
+        # Nothing of the failing row was stored: one consent and one acknowledgement per enquiry.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Consent)) == 4
+        assert db.session.scalar(sa.select(sa.func.count()).where(OutboxMessage.kind == "enquiry_received")) == 4
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 4
+        assert store_pending(per_transaction=5) == 0  # not due yet
+
+
+def test_a_batch_stores_every_row_in_one_transaction(queue_app, make_user):
+    make_user(role="manager")
+    submit_many(queue_app, 7)
+    commits = []
+
+    def commit(connection):
+        commits.append(connection)
+
+    with queue_app.app_context():
+        engine = db.engine
+        sa.event.listen(engine, "commit", commit)
+        try:
+            assert store_pending(limit=7, per_transaction=5) == 7
+        finally:
+            sa.event.remove(engine, "commit", commit)
+    assert len(commits) == 2 and pending(queue_app) == 0 and count(queue_app, Enquiry) == 7
 
 
 def test_metrics_show_the_queue(make_app):
