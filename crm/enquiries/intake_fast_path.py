@@ -203,7 +203,14 @@ class IntakeFastPath:
         sa.event.listen(engine, "engine_disposed", self._forget_connections)
 
     def _forget_connections(self, engine):
+        """The engine was disposed: every thread makes its connection anew on its next request,
+        and this thread's is closed now (another thread's can only be closed by that thread).
+        A connection left open past its app keeps SQLite's locks and WAL state in this process."""
         self._generation += 1
+        connection, self._local.connection = getattr(self._local, "connection", None), None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
 
     def _current_version(self):
         version, read_at = self._policy
