@@ -20,7 +20,6 @@ the row gone).
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -140,51 +139,3 @@ def _keep_failed(received, error, now):
                   exc_info=error)
     else:  # another worker stored it first (SQLite: its write lock), or it was erased
         log.info("intake %s: stored or erased elsewhere", received.reference)
-
-
-def queue_figures(clock=utcnow):
-    """(pending rows, age in seconds of the oldest, rows that failed at least once), for /metrics."""
-    count, oldest, failing = db.session.execute(sa.select(
-        sa.func.count(PendingIntake.id), sa.func.min(PendingIntake.received_at),
-        sa.func.count(PendingIntake.last_error))).one()
-    if oldest is not None and oldest.tzinfo is None:  # an aggregate comes back untyped on SQLite
-        oldest = _parse(oldest)
-    return count, (clock() - oldest).total_seconds() if oldest else 0.0, failing
-
-
-def _parse(value):
-    from datetime import UTC, datetime
-
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class IntakeSummary:
-    pending: int
-    oldest_age_seconds: float
-    failing: list  # PendingIntake rows that failed at least once, oldest first
-
-
-def intake_summary(limit=50):
-    """What admins see of the queue on /admin/outbox: how many wait, and the failing rows."""
-    pending, oldest_age, _ = queue_figures()
-    failing = db.session.scalars(
-        sa.select(PendingIntake).where(PendingIntake.last_error.is_not(None))
-        .order_by(PendingIntake.id).limit(limit)).all() if pending else []
-    return IntakeSummary(pending, oldest_age, failing)
-
-
-def pending_for(email):
-    """The rows of the person with `email` (subject access export)."""
-    return db.session.scalars(
-        sa.select(PendingIntake).where(sa.func.lower(PendingIntake.email) == email.lower())
-        .order_by(PendingIntake.id)).all()
-
-
-def delete_pending_for(email):
-    """Delete the person's rows (erasure, consent withdrawal); no commit. Returns how many."""
-    return db.session.execute(
-        sa.delete(PendingIntake).where(sa.func.lower(PendingIntake.email) == email.lower())
-        .execution_options(synchronize_session=False)).rowcount

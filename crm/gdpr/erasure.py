@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 from crm.core.audit import record_audit
 from crm.core.db import utcnow
-from crm.enquiries.intake import delete_pending_for
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry, IdempotencyKey
+from crm.enquiries.pending import delete_pending_for
 from crm.extensions import db
 from crm.gdpr.models import ErasureTombstone
 from crm.gdpr.subjects import anonymous_contact, contact_for, email_hmac, subject_email

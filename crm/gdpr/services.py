@@ -4,8 +4,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from crm.core.audit import record_audit
-from crm.enquiries.intake import pending_for
 from crm.enquiries.models import Activity, Consent, Enquiry, IdempotencyKey
+from crm.enquiries.pending import pending_for
 from crm.extensions import db
 from crm.gdpr.models import ErasureTombstone
 from crm.gdpr.subjects import contact_for, email_hmac, subject_email

@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from crm.core.audit import record_audit
 from crm.core.db import utcnow
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry
+from crm.enquiries.pending import delete_pending_for
 from crm.extensions import db
 from crm.gdpr.subjects import ANONYMOUS_EMAIL, email_hmac
 from crm.notifications.models import OutboxMessage
@@ -114,8 +115,6 @@ def withdraw_consent(contact, *, ip_address=None, clock=utcnow):
     ).all()
     # A submission still in the intake queue carries a consent not yet stored: it goes too
     # (the worker finds nothing to store), rather than becoming an enquiry that emails them.
-    from crm.enquiries.intake import delete_pending_for  # the store path imports this module
-
     pending = delete_pending_for(contact.email)
     if not consents and not pending:
         db.session.rollback()

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from crm.core.params import query_int
 from crm.core.security import client_address
-from crm.enquiries.intake import intake_summary
+from crm.enquiries.pending import intake_summary
 from crm.notifications.models import OUTBOX_STATUSES
 from crm.notifications.queries import outbox_message, outbox_page, waiting_counts
 from crm.notifications.redaction import redact_secrets

@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from crm.core.db import utcnow
-from crm.enquiries.intake import queue_figures
 from crm.enquiries.models import Enquiry
+from crm.enquiries.pending import queue_figures
 from crm.extensions import db
 from crm.notifications.heartbeats import ALIVE_WITHIN
 from crm.notifications.models import OUTBOX_STATUSES, OutboxMessage, WorkerHeartbeat
