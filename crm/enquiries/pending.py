@@ -3,29 +3,21 @@ the admins, and a person's pending rows for the subject access export, erasure a
 withdrawal. Queries only: the GDPR modules import this without the store path."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from crm.core.db import utcnow
+from crm.core.db import UTCDateTime, utcnow
 from crm.enquiries.models import PendingIntake
 from crm.extensions import db
 
 
 def queue_figures(clock=utcnow):
     """(pending rows, age in seconds of the oldest, rows that failed at least once), for /metrics."""
+    # An aggregate comes back untyped on SQLite: typed as the column, it is an aware datetime.
+    oldest_at = sa.type_coerce(sa.func.min(PendingIntake.received_at), UTCDateTime())
     count, oldest, failing = db.session.execute(sa.select(
-        sa.func.count(PendingIntake.id), sa.func.min(PendingIntake.received_at),
-        sa.func.count(PendingIntake.last_error))).one()
-    if oldest is not None and oldest.tzinfo is None:  # an aggregate comes back untyped on SQLite
-        oldest = _parse(oldest)
+        sa.func.count(PendingIntake.id), oldest_at, sa.func.count(PendingIntake.last_error))).one()
     return count, (clock() - oldest).total_seconds() if oldest else 0.0, failing
-
-
-def _parse(value):
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
