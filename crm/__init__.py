@@ -78,6 +78,10 @@ def register_extensions(app):
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **engine_options(app.config), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     db.init_app(app)
+    with app.app_context():  # SQLite: the intake queue in a file of its own (its own write lock)
+        from crm.enquiries.intake_file import attach_to
+
+        attach_to(db.engine)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     mail.init_app(app)
     csrf.init_app(app)

@@ -105,3 +105,46 @@ def test_a_migration_that_recreates_a_table_keeps_the_rows_that_point_at_it(make
             assert conn.exec_driver_sql("SELECT count(*) FROM assignment_rules").scalar() == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_sqlite_keeps_the_intake_queue_in_a_file_of_its_own(app):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's intake file: this run's database is PostgreSQL")
+        conn = db.session.connection()
+        attached = {row[1]: row[2] for row in conn.exec_driver_sql("PRAGMA database_list")}
+        assert attached["intake_queue"] == attached["main"] + "-intake"
+        assert "intake" not in sa.inspect(conn).get_table_names()  # the main file has none
+        assert "intake" in sa.inspect(conn).get_table_names(schema="intake_queue")
+        assert conn.exec_driver_sql("PRAGMA intake_queue.journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA intake_queue.secure_delete").scalar() == 1
+        columns = [c["name"] for c in sa.inspect(conn).get_columns("intake", schema="intake_queue")]
+        assert columns == [c.name for c in db.metadata.tables["intake"].columns]
+
+
+def test_sqlite_moves_waiting_submissions_to_the_intake_file_and_back(make_app, fresh_database_url):
+    if not fresh_database_url.startswith("sqlite"):
+        pytest.skip("the move concerns SQLite only")
+    app = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_url)
+    row = {"reference": "IIA-MOVE-0001", "name": "Ada", "email": "ada@example.com", "company": "",
+           "phone": "", "country": "DK", "sector": "medtech", "topic": "other", "message": "Hello",
+           "language": "en", "policy_version": "2026-01", "policy_language": "en",
+           "received_at": "2026-11-27 10:00:00.000000", "next_attempt_at": "2026-11-27 10:00:00.000000"}
+    insert = sa.text(f"INSERT INTO {{table}} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})")
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="77daf8f9ba7a")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(insert.text.format(table="main.intake")), row)
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            assert "intake" not in sa.inspect(conn).get_table_names()
+            assert conn.exec_driver_sql("SELECT reference FROM intake_queue.intake").scalars().all() == [
+                "IIA-MOVE-0001"]
+        downgrade(directory=MIGRATIONS, revision="77daf8f9ba7a")
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT reference FROM main.intake").scalars().all() == ["IIA-MOVE-0001"]
+            assert conn.exec_driver_sql("SELECT count(*) FROM intake_queue.intake").scalar() == 0
+        upgrade(directory=MIGRATIONS)
+        check(directory=MIGRATIONS)
+        db.session.remove()
+        db.engine.dispose()

@@ -13,10 +13,12 @@ transaction each, so that the failing row alone is kept, with its attempts and l
 retried with backoff: never lost; the others are stored. No savepoints: they would cost two
 round trips a row to save work only when a row fails, which is rare.
 
-On SQLite a transaction stores one row: it holds the database's single write lock from its first
-write to its commit, and the fast path's inserts wait behind it; the delete's row count decides
-whether this worker stored the row (the write lock serialises workers, and the later one finds
-the row gone).
+On SQLite a transaction stores one row: it holds the main file's write lock from its first
+write to its commit, and takes the intake file's (crm.enquiries.intake_file) only for the delete
+at the end, so the fast path's inserts never wait for a whole store. The delete's row count
+decides whether this worker stored the row (the write lock serialises workers, and the later
+one finds the row gone). The two files commit one after the other: a row left behind by a crash
+between them is recognised by its enquiry and deleted (`_stored_before`).
 """
 
 import logging
@@ -25,7 +27,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from crm.core.db import utcnow
-from crm.enquiries.models import PendingIntake
+from crm.enquiries.models import Contact, Enquiry, PendingIntake
 from crm.enquiries.services import store_received_enquiry
 from crm.extensions import db
 
@@ -119,9 +121,29 @@ def _store_one(received, clock):
         db.session.commit()
     except Exception as error:
         db.session.rollback()  # the row is back, untouched
+        if _stored_before(received):
+            return 0
         _keep_failed(received, error, clock())
         return 0
     return 1
+
+
+def _stored_before(received):
+    """Delete the row if its enquiry exists already (True), as after a crash between the two
+    commits of SQLite's main and intake files (crm.enquiries.intake_file). The same reference,
+    received at the same moment from the same address, is the same submission; a reference
+    that another enquiry holds is not, and its row is kept and shown as failing."""
+    same = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Enquiry).join(Contact, Contact.id == Enquiry.contact_id)
+        .where(Enquiry.reference == received.reference, Enquiry.created_at == received.received_at,
+               sa.func.lower(Contact.email) == received.email.lower()))
+    if not same:
+        db.session.rollback()
+        return False
+    _delete([received.id])
+    db.session.commit()
+    log.info("intake %s: stored before; row deleted", received.reference)
+    return True
 
 
 def _keep_failed(received, error, now):

@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from crm.core.audit import record_audit
 from crm.core.db import utcnow
 from crm.enquiries.models import Activity, Consent, Contact, Enquiry
-from crm.enquiries.pending import delete_pending_for
+from crm.enquiries.pending import delete_pending_for, pending_for
 from crm.extensions import db
 from crm.gdpr.subjects import ANONYMOUS_EMAIL, email_hmac
 from crm.notifications.models import OutboxMessage
@@ -113,11 +113,7 @@ def withdraw_consent(contact, *, ip_address=None, clock=utcnow):
     consents = db.session.scalars(
         sa.select(Consent).where(Consent.contact_id == contact.id, Consent.withdrawn_at.is_(None))
     ).all()
-    # A submission still in the intake queue carries a consent not yet stored: it goes too
-    # (the worker finds nothing to store), rather than becoming an enquiry that emails them.
-    pending = delete_pending_for(contact.email)
-    if not consents and not pending:
-        db.session.rollback()
+    if not consents and not pending_for(contact.email):
         return 0
     for consent in consents:
         consent.withdrawn_at = now
@@ -145,5 +141,9 @@ def withdraw_consent(contact, *, ip_address=None, clock=utcnow):
                                 details={"cancelled_emails": cancelled}))
     record_audit("consent.withdrawn", target_type="contact", target_id=contact.id,
                  ip_address=ip_address)
+    # A submission still in the intake queue carries a consent not yet stored: it goes too
+    # (the worker finds nothing to store), rather than becoming an enquiry that emails them.
+    # Last: on SQLite the main file's lock first, then the intake file's, as the worker takes them.
+    delete_pending_for(contact.email)
     db.session.commit()
     return cancelled

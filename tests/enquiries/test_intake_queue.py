@@ -2,6 +2,7 @@
 answer exactly as with the queue off, nothing stored."""
 
 import json
+import pathlib
 import threading
 import time
 from datetime import timedelta
@@ -381,14 +382,43 @@ def test_the_client_address_is_the_one_trusted_proxies_give(make_app):
         assert sorted(db.session.scalars(sa.select(PendingIntake.ip_address))) == ["198.51.100.9", "203.0.113.7"]
 
 
-def test_the_fast_path_waits_for_a_write_lock_held_by_the_worker(queue_app):
+def _sqlite_holder(app):
+    """A connection of the app's engine (the intake file attached), to hold write locks with."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's write locks; PostgreSQL locks rows")
+        return db.engine.raw_connection()
+
+
+def test_the_fast_path_does_not_wait_for_the_main_files_write_lock(queue_app):
     client = queue_app.test_client()
     assert client.post(URL, json=valid_payload()).status_code == 201  # connected, version read
-    with queue_app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite's one write lock; PostgreSQL locks rows")
-        holder = db.engine.raw_connection()
-    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a worker's transaction holds it
+    holder = _sqlite_holder(queue_app)
+    holder.execute("BEGIN")
+    holder.execute("UPDATE main.privacy_policies SET version = version")  # as a worker storing
+    try:
+        with queue_app.app_context():  # the main file's lock is taken: another writer waits
+            other = db.engine.raw_connection()
+            other.execute("PRAGMA busy_timeout=0")
+            with pytest.raises(Exception, match="locked"):
+                other.execute("UPDATE main.privacy_policies SET version = version")
+            other.close()
+        started = time.monotonic()
+        response = client.post(URL, json=valid_payload(email="bo@example.com"))
+        waited = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert response.status_code == 201 and pending(queue_app) == 2  # queued, not forwarded
+    assert waited < 0.2
+
+
+def test_the_fast_path_waits_for_the_intake_files_write_lock(queue_app):
+    client = queue_app.test_client()
+    assert client.post(URL, json=valid_payload()).status_code == 201  # connected, version read
+    holder = _sqlite_holder(queue_app)
+    holder.execute("BEGIN")
+    holder.execute("DELETE FROM intake_queue.intake WHERE id < 0")  # as a worker's delete
     release = threading.Timer(0.3, holder.commit)
     release.start()
     started = time.monotonic()
@@ -398,3 +428,54 @@ def test_the_fast_path_waits_for_a_write_lock_held_by_the_worker(queue_app):
     holder.close()
     assert response.status_code == 201 and pending(queue_app) == 2  # not forwarded: queued
     assert 0.25 < waited < 2
+
+
+def test_a_row_whose_enquiry_was_stored_before_is_deleted_not_stored_twice(queue_app, make_user):
+    # As after a crash between the commits of SQLite's main and intake files.
+    from crm.enquiries.services import store_received_enquiry
+
+    make_user(role="manager")
+    reference = submit_many(queue_app, 1)[0]
+    with queue_app.app_context():
+        store_received_enquiry(db.session.scalar(sa.select(PendingIntake)))
+        db.session.commit()  # the enquiry, without the delete
+        assert store_pending() == 0
+        assert db.session.scalars(sa.select(Enquiry.reference)).all() == [reference]
+    assert pending(queue_app) == 0
+
+
+@pytest.mark.expect_traceback  # the clash is logged with its traceback (reference only)
+def test_a_row_whose_reference_another_enquiry_holds_is_kept(queue_app, make_user):
+    make_user(role="manager")
+    reference = submit_many(queue_app, 1)[0]
+    api = queue_app.test_client()
+    other = api.post(URL, json=valid_payload(email="bo@example.com"),
+                     headers={"Idempotency-Key": "another-person"}).json["reference"]
+    with queue_app.app_context():
+        db.session.execute(sa.update(Enquiry).where(Enquiry.reference == other).values(reference=reference))
+        db.session.commit()
+        assert store_pending() == 0
+        row = db.session.scalar(sa.select(PendingIntake))
+        assert row.reference == reference and row.attempts == 1 and "reference" in row.last_error.lower()
+
+
+def test_erasure_leaves_no_byte_of_a_pending_submission_in_the_intake_file(queue_app):
+    from crm.gdpr.erasure import erase_subject
+    from tests.gdpr.test_erasure import _file_bytes
+
+    with queue_app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the SQLite intake file's bytes")
+        path = f"{db.engine.url.database}-intake"
+    needles = [b"ada@example.com", b"Ada Jensen", valid_payload()["message"].encode()]
+
+    def on_disk():
+        wal = pathlib.Path(f"{path}-wal")
+        return _file_bytes(path) + (_file_bytes(wal) if wal.exists() else b"")
+
+    queue_app.test_client().post(URL, json=valid_payload())
+    assert all(needle in on_disk() for needle in needles)  # the check sees what it looks for
+    with queue_app.app_context():
+        erase_subject("ada@example.com")
+    after = on_disk()
+    assert not [needle for needle in needles if needle in after]
