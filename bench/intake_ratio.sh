@@ -9,6 +9,8 @@
 # load (under `nice -n $INTAKE_WORKER_NICE`, default 0), then waits until the intake table is
 # empty and checks that every 201 became an assigned enquiry with its outbox rows.
 # INTAKE_WORKER=0 (with INTAKE_QUEUE=1) leaves the worker out during the load: the fast path alone.
+# The worker is stopped (SIGSTOP) during the minimal app's rounds, so that only the CRM's rounds
+# pay for it; INTAKE_WORKER_PAUSE=0 lets it run through both (as before 2026-11-27 22:00 UTC).
 # Needs wrk (apt-get install -y wrk) and, for postgresql, psql and a server at 127.0.0.1:5432.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,7 @@ export CRM_PUBLIC_RATE_LIMIT="1000000 per minute"   # one client address sends e
 export CRM_FORM_MIN_SECONDS=0
 pids=()
 databases=()
+worker_pid=
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -68,6 +71,7 @@ if [ "$queue" = 1 ] && [ "${INTAKE_WORKER:-1}" = 1 ]; then
   CRM_INTAKE_QUEUE=1 CRM_OUTBOX_POLL_SECONDS=1 nice -n "$worker_nice" .venv/bin/flask crm worker \
     >"$work/worker.log" 2>&1 &
   pids+=($!)
+  worker_pid=$!
 fi
 [ "$queue" = 1 ] && export CRM_INTAKE_QUEUE=1
 
@@ -85,11 +89,15 @@ run_wrk() {  # $1 = port; prints "requests rate errors p50 p99"
     "http://127.0.0.1:$1" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 
-echo "== $kind: gunicorn -w $crm_workers (CRM$([ "$queue" = 1 ] && echo ", intake queue, worker at nice $worker_nice")) and -w 2 (minimal), wrk -t2 -c$connections, $rounds rounds of ${seconds}s per app, alternating"
+echo "== $kind: gunicorn -w $crm_workers (CRM$([ "$queue" = 1 ] && echo ", intake queue, worker at nice $worker_nice$([ "${INTAKE_WORKER_PAUSE:-1}" = 1 ] && echo ", stopped during the minimal rounds")")) and -w 2 (minimal), wrk -t2 -c$connections, $rounds rounds of ${seconds}s per app, alternating"
 load_started=$(date +%s.%N)
 crm_requests=0; minimal_requests=0; crm_errors=0; minimal_errors=0
 for round in $(seq "$rounds"); do
+  # The worker is the CRM's: stopped while the minimal app is measured (which then has the machine
+  # to itself, as without the queue), running while the CRM is (INTAKE_WORKER_PAUSE=0: never stopped).
+  [ -n "$worker_pid" ] && [ "${INTAKE_WORKER_PAUSE:-1}" = 1 ] && kill -STOP "$worker_pid"
   read -r m_req m_rate m_err m_p50 m_p99 < <(run_wrk "$minimal_port")
+  [ -n "$worker_pid" ] && kill -CONT "$worker_pid"
   read -r c_req c_rate c_err c_p50 c_p99 < <(run_wrk "$crm_port")
   printf 'round %d: minimal %8.1f req/s (p50 %s ms, p99 %s ms, errors %s)   crm %8.1f req/s (p50 %s ms, p99 %s ms, errors %s)\n' \
     "$round" "$m_rate" "$m_p50" "$m_p99" "$m_err" "$c_rate" "$c_p50" "$c_p99" "$c_err"

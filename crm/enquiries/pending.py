@@ -48,3 +48,15 @@ def delete_pending_for(email):
     return db.session.execute(
         sa.delete(PendingIntake).where(sa.func.lower(PendingIntake.email) == email.lower())
         .execution_options(synchronize_session=False)).rowcount
+
+
+def received_before(moment):
+    """Rows received before `moment` (retention): the condition for counting and deleting them."""
+    return PendingIntake.received_at < moment
+
+
+def delete_received_before(moment):
+    """Delete the rows received before `moment` (retention's purge); no commit. Returns how many."""
+    return db.session.execute(
+        sa.delete(PendingIntake).where(received_before(moment))
+        .execution_options(synchronize_session=False)).rowcount

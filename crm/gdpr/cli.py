@@ -43,8 +43,10 @@ def gdpr_purge_command(dry_run):
             click.echo(f"due: enquiry {reference}")
     verb = "Would erase" if dry_run else "Erased"
     click.echo(f"{verb} {counts['enquiries']} enquiries ({counts['people']} people entirely), "
-               f"{counts['sent_emails']} sent emails, {counts['audit_entries']} audit entries "
-               f"(run {run.id}).")
+               f"{counts['sent_emails']} sent emails, {counts['audit_entries']} audit entries"
+               + (f", {counts['pending_submissions']} queued API submissions never stored"
+                  if counts.get("pending_submissions") else "")
+               + f" (run {run.id}).")
 
 
 @gdpr_group.command("reapply-erasures")

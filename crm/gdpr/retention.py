@@ -7,6 +7,9 @@
 - Sent emails after CRM_OUTBOX_RETENTION_DAYS (the outbox's own purge), and cancelled ones
   (the recipient withdrew consent) that long after they were queued.
 - Audit entries after AUDIT_YEARS: the only path that deletes from the audit log.
+- API submissions the intake queue could not store (kept, retried, shown as failing on
+  /admin/outbox) once received CRM_RETENTION_DAYS ago: no longer a submission anyone will
+  answer, and personal data all the same.
 
 Idempotent: what was erased is no longer due, so a second run finds nothing.
 """
@@ -18,7 +21,8 @@ from flask import current_app
 
 from crm.core.audit import AuditLog, record_audit
 from crm.core.db import UTCDateTime, utcnow
-from crm.enquiries.models import CLOSED_STATUSES, Contact, Enquiry
+from crm.enquiries.models import CLOSED_STATUSES, Contact, Enquiry, PendingIntake
+from crm.enquiries.pending import delete_received_before, received_before
 from crm.extensions import db
 from crm.gdpr.erasure import anonymise_enquiry, erase_subject, scrub_database_files
 from crm.gdpr.exports import Part, csv_stream, plain, plus_days, text, utc
@@ -61,7 +65,8 @@ RETENTION_CSV_HEADER = ("record_type", "record", "status", "last_activity_at", "
 def retention_csv(now=None):
     """Every record retention will erase, with its due date, as streamed CSV bytes
     (retention.csv): identified closed enquiries, then sent and cancelled mail, then one line
-    for the audit log (large and uniform: its oldest entry says when the next ones fall due)."""
+    for the audit log (large and uniform: its oldest entry says when the next ones fall due),
+    then API submissions waiting in the intake queue."""
     now = now or utcnow()
     keep, spam, outbox_days, audit_days = (p.days for p in _periods())
 
@@ -90,7 +95,12 @@ def retention_csv(now=None):
         cells=schedule("audit_log", text(sa.cast(summary.c.entries, sa.String) + " entries, oldest first"),
                        plain(sa.literal("")), sa.type_coerce(summary.c.oldest, UTCDateTime()),
                        audit_days))
-    return csv_stream(RETENTION_CSV_HEADER, enquiries, mail, audit)
+    queued = Part(  # API submissions the intake queue holds; normally gone within seconds
+        select=sa.select(PendingIntake.id), key=PendingIntake.id,
+        cells=schedule("intake_submission", text(PendingIntake.reference),
+                       plain(sa.case((PendingIntake.last_error.is_(None), "waiting"), else_="failing")),
+                       PendingIntake.received_at, keep))
+    return csv_stream(RETENTION_CSV_HEADER, enquiries, mail, audit, queued)
 
 
 def purge_expired(*, dry_run=False, clock=utcnow):
@@ -99,13 +109,16 @@ def purge_expired(*, dry_run=False, clock=utcnow):
     A dry run counts and lists (`run.counts["due"]`) and changes nothing else.
     """
     now = clock()
-    _, _, outbox_days, audit_days = _periods()
+    retention_days, _, outbox_days, audit_days = _periods()
     due = due_enquiries(now)
     audit_due = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)
                                   .where(AuditLog.created_at < now - audit_days))
     outbox_due = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
         expired_messages(now - outbox_days)))
-    counts = {"enquiries": len(due), "people": 0, "sent_emails": outbox_due, "audit_entries": audit_due}
+    pending_due = db.session.scalar(sa.select(sa.func.count()).select_from(PendingIntake).where(
+        received_before(now - retention_days)))
+    counts = {"enquiries": len(due), "people": 0, "sent_emails": outbox_due, "audit_entries": audit_due,
+              "pending_submissions": pending_due}
     if dry_run:
         run = PurgeRun(started_at=now, finished_at=now, dry_run=True,
                        counts={**counts, "due": [reference for _, reference, _ in due][:1000]})
@@ -117,6 +130,7 @@ def purge_expired(*, dry_run=False, clock=utcnow):
     counts["audit_entries"] = db.session.execute(
         sa.delete(AuditLog).where(AuditLog.created_at < now - audit_days)
     ).rowcount
+    counts["pending_submissions"] = delete_received_before(now - retention_days)
     run = PurgeRun(started_at=now, finished_at=utcnow(), dry_run=False, counts=counts)
     db.session.add(run)
     db.session.flush()

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 
 from crm.core.audit import AuditLog
 from crm.core.db import utcnow
-from crm.enquiries.models import Contact, Enquiry
+from crm.enquiries.models import Contact, Enquiry, PendingIntake
 from crm.extensions import db
 from crm.gdpr.models import ErasureTombstone, PurgeRun
 from crm.notifications.models import OutboxMessage
@@ -131,3 +131,35 @@ def test_retention_csv_lists_what_is_due_now_and_when_the_rest_falls_due(app, ad
     with app.app_context():
         assert db.session.scalar(sa.select(AuditLog.action).order_by(AuditLog.id.desc())) == \
             "gdpr.retention_exported"
+
+
+def test_a_queued_submission_never_stored_is_purged_after_the_retention_period(app, runner):
+    from crm.gdpr.retention import retention_csv
+
+    def row(reference, days):
+        at = NOW - timedelta(days=days)
+        return PendingIntake(reference=reference, name="Ida Queue", email=f"{reference}@example.com",
+                             company="", phone="", country="DK", sector="medtech", topic="other",
+                             message="Held", language="en", policy_version="1999-01",
+                             policy_language="en", received_at=at, next_attempt_at=NOW,
+                             attempts=40, last_error="ValueError: no such policy")
+
+    with app.app_context():
+        db.session.add_all([row("AAL-OLD-QUEUE", 731), row("AAL-NEW-QUEUE", 10)])
+        db.session.commit()
+    with freeze_time(NOW):
+        with app.app_context():
+            rows = list(csv.DictReader(io.StringIO(b"".join(retention_csv()).decode())))
+        queued = {r["record"]: (r["status"], r["due_now"]) for r in rows if r["record_type"] == "intake_submission"}
+        assert queued == {"AAL-OLD-QUEUE": ("failing", "yes"), "AAL-NEW-QUEUE": ("failing", "no")}
+        dry = runner.invoke(args=["crm", "gdpr", "purge", "--dry-run"])
+        assert count(app, PendingIntake) == 2
+        purge = runner.invoke(args=["crm", "gdpr", "purge"])
+        again = runner.invoke(args=["crm", "gdpr", "purge"])
+    assert "1 queued API submissions never stored" in dry.output
+    assert "1 queued API submissions never stored" in purge.output, purge.output
+    assert "queued" not in again.output
+    with app.app_context():
+        assert db.session.scalars(sa.select(PendingIntake.reference)).all() == ["AAL-NEW-QUEUE"]
+        runs = db.session.scalars(sa.select(PurgeRun).order_by(PurgeRun.id)).all()
+        assert [r.counts["pending_submissions"] for r in runs] == [1, 1, 0]
