@@ -68,7 +68,9 @@ for n in 1 2 3; do
 done
 if [ "$queue" = 1 ] && [ "${INTAKE_WORKER:-1}" = 1 ]; then
   # The queue mode: the fast path answers, the worker stores (and logs the mail: no MAIL_SERVER).
-  CRM_INTAKE_QUEUE=1 CRM_OUTBOX_POLL_SECONDS=1 nice -n "$worker_nice" .venv/bin/flask crm worker \
+  # INTAKE_WORKER_IDLE=1: under SCHED_IDLE (chrt -i 0), i.e. only on CPU time no one else wants.
+  idle=(); [ "${INTAKE_WORKER_IDLE:-0}" = 1 ] && idle=(chrt -i 0)
+  CRM_INTAKE_QUEUE=1 CRM_OUTBOX_POLL_SECONDS=1 "${idle[@]}" nice -n "$worker_nice" .venv/bin/flask crm worker \
     >"$work/worker.log" 2>&1 &
   pids+=($!)
   worker_pid=$!
