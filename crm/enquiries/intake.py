@@ -131,7 +131,7 @@ def _store_one(received, clock):
 def _stored_before(received):
     """Delete the row if its enquiry exists already (True), as after a crash between the two
     commits of SQLite's main and intake files (crm.enquiries.intake_file). The same reference,
-    received at the same moment from the same address, is the same submission; a reference
+    received at the same moment from the same email address, is the same submission; a reference
     that another enquiry holds is not, and its row is kept and shown as failing."""
     same = db.session.scalar(
         sa.select(sa.func.count()).select_from(Enquiry).join(Contact, Contact.id == Enquiry.contact_id)

@@ -402,7 +402,7 @@ def test_the_fast_path_does_not_wait_for_the_main_files_write_lock(queue_app):
             other.execute("PRAGMA busy_timeout=0")
             with pytest.raises(Exception, match="locked"):
                 other.execute("UPDATE main.privacy_policies SET version = version")
-            other.close()
+            other.invalidate()  # not back into the pool without its busy timeout
         started = time.monotonic()
         response = client.post(URL, json=valid_payload(email="bo@example.com"))
         waited = time.monotonic() - started
