@@ -91,7 +91,7 @@ run_wrk() {  # $1 = port; prints "requests rate errors p50 p99"
     "http://127.0.0.1:$1" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 
-echo "== $kind: gunicorn -w $crm_workers (CRM$([ "$queue" = 1 ] && echo ", intake queue, worker at nice $worker_nice$([ "${INTAKE_WORKER_PAUSE:-1}" = 1 ] && echo ", stopped during the minimal rounds")")) and -w 2 (minimal), wrk -t2 -c$connections, $rounds rounds of ${seconds}s per app, alternating"
+echo "== $kind: gunicorn -w $crm_workers (CRM$([ "$queue" = 1 ] && echo ", intake queue, worker at nice $worker_nice$([ "${INTAKE_WORKER_IDLE:-0}" = 1 ] && echo " under SCHED_IDLE")$([ "${INTAKE_WORKER_PAUSE:-1}" = 1 ] && echo ", stopped during the minimal rounds")")) and -w 2 (minimal), wrk -t2 -c$connections, $rounds rounds of ${seconds}s per app, alternating"
 load_started=$(date +%s.%N)
 crm_requests=0; minimal_requests=0; crm_errors=0; minimal_errors=0
 for round in $(seq "$rounds"); do
