@@ -130,11 +130,11 @@ def test_sqlite_moves_waiting_submissions_to_the_intake_file_and_back(make_app, 
            "phone": "", "country": "DK", "sector": "medtech", "topic": "other", "message": "Hello",
            "language": "en", "policy_version": "2026-01", "policy_language": "en",
            "received_at": "2026-11-27 10:00:00.000000", "next_attempt_at": "2026-11-27 10:00:00.000000"}
-    insert = sa.text(f"INSERT INTO {{table}} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})")
+    insert = sa.text(f"INSERT INTO main.intake ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})")
     with app.app_context():
         upgrade(directory=MIGRATIONS, revision="77daf8f9ba7a")
         with db.engine.begin() as conn:
-            conn.execute(sa.text(insert.text.format(table="main.intake")), row)
+            conn.execute(insert, row)
         upgrade(directory=MIGRATIONS)
         with db.engine.connect() as conn:
             assert "intake" not in sa.inspect(conn).get_table_names()
