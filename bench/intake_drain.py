@@ -15,14 +15,13 @@ enquiry, balanced across the managers.
 
 import argparse
 import os
-import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
+import scratch_database  # bench/, beside this script
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,19 +34,8 @@ parser.add_argument("--workers", type=int, nargs="+", default=[1])
 parser.add_argument("--profile", action="store_true", help="drain once in this process under pyinstrument")
 args = parser.parse_args()
 
-work = tempfile.mkdtemp(prefix="crm-drain-")
-pg_name = f"crm_drain_{secrets.token_hex(4)}"
-admin_url = "postgresql://postgres@127.0.0.1:5432/postgres"
-if args.database == "postgresql":
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {pg_name}")
-    os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{pg_name}"
-else:
-    os.environ["DATABASE_URL"] = f"sqlite:///{work}/crm.sqlite3"
-os.environ.update(CRM_ENV="production", SECRET_KEY=secrets.token_hex(32), CRM_INSTANCE_PATH=work,
-                  FLASK_APP="wsgi")
+scratch = scratch_database.create(args.database, "drain")
+os.environ["FLASK_APP"] = "wsgi"
 
 from flask_migrate import upgrade  # noqa: E402
 
@@ -134,6 +122,4 @@ finally:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    if args.database == "postgresql":
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
+    scratch.drop()

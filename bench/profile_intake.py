@@ -10,11 +10,11 @@ then pyinstrument over the requests. Prints ms per request and the call tree.
 
 import argparse
 import os
-import secrets
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+import scratch_database  # bench/, beside this script
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,19 +30,8 @@ parser.add_argument("--what", choices=["submission", "refused", "healthz"], defa
 parser.add_argument("--rounds", type=int, default=1, help="repeat the CPU figures this many times")
 args = parser.parse_args()
 
-work = tempfile.mkdtemp()
-pg_name = f"crm_profile_{secrets.token_hex(4)}"
-admin_url = "postgresql://postgres@127.0.0.1:5432/postgres"
-if args.database == "postgresql":
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {pg_name}")
-    os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{pg_name}"
-else:
-    os.environ["DATABASE_URL"] = f"sqlite:///{work}/crm.sqlite3"
-os.environ.update(CRM_ENV="production", SECRET_KEY=secrets.token_hex(32), CRM_INSTANCE_PATH=work,
-                  CRM_PUBLIC_RATE_LIMIT="1000000 per minute", CRM_FORM_MIN_SECONDS="0")
+scratch = scratch_database.create(args.database, "profile")
+os.environ.update(CRM_PUBLIC_RATE_LIMIT="1000000 per minute", CRM_FORM_MIN_SECONDS="0")
 
 from flask_migrate import upgrade  # noqa: E402
 from pyinstrument import Profiler  # noqa: E402
@@ -108,7 +97,7 @@ try:
 
     # The yardstick in the same process: bench/minimal_app.py through its own test client.
     os.environ["MINIMAL_DATABASE_URL"] = (os.environ["DATABASE_URL"] if args.database == "postgresql"
-                                          else f"sqlite:///{work}/minimal.sqlite3")
+                                          else f"sqlite:///{scratch.work}/minimal.sqlite3")
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import minimal_app  # noqa: E402
 
@@ -140,6 +129,4 @@ finally:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    if args.database == "postgresql":
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
+    scratch.drop()
