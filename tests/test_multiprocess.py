@@ -42,6 +42,16 @@ def submit(url, n):
         return error.code, None
 
 
+def app_with_managers(database_url):
+    """An app on the test database with MANAGERS equal managers for the engine to share work among."""
+    app = create_app(config_class(database_url))
+    with app.app_context():
+        for n in range(MANAGERS):
+            create_user(email=f"manager{n}@investinaalborg.example", name=f"Manager {n}",
+                        role="manager", password="rush-test-password-long")
+    return app
+
+
 @pytest.fixture(scope="module")
 def rush(database_url, tmp_path_factory):
     """Run the rush once; the tests below look at what it left."""
@@ -53,11 +63,7 @@ def rush(database_url, tmp_path_factory):
     import redis
 
     tmp_path = tmp_path_factory.mktemp("rush")
-    app = create_app(config_class(database_url))
-    with app.app_context():
-        for n in range(MANAGERS):
-            create_user(email=f"manager{n}@investinaalborg.example", name=f"Manager {n}",
-                        role="manager", password="rush-test-password-long")
+    app = app_with_managers(database_url)
     smtp = SMTPServer(free_port())
     smtp.start()
     prefix = f"crm-test-{uuid.uuid4().hex[:12]}"

@@ -10,16 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from crm import create_app
 from crm.core.models import Enquiry, OutboxMessage
 from crm.enquiries.models import PendingIntake
 from crm.extensions import db
-from crm.staff.services import create_user
-from tests.conftest import config_class, empty_database, free_port
+from tests.conftest import empty_database, free_port
 from tests.notifications.test_processes import WorkerProcess, wait_until
 from tests.processes import AppServer
 from tests.smtp import SMTPServer
-from tests.test_multiprocess import MANAGERS, submit
+from tests.test_multiprocess import app_with_managers, submit
 
 pytestmark = pytest.mark.slow
 
@@ -31,11 +29,7 @@ def test_with_the_intake_queue_a_rush_is_stored_once_each_and_acknowledged_once(
     send. SQLite: one instance (two gunicorn workers) and one worker, the queue in its own file;
     PostgreSQL: two instances and two workers sharing the queue (SKIP LOCKED)."""
     sqlite = database_url.startswith("sqlite")
-    app = create_app(config_class(database_url))
-    with app.app_context():
-        for n in range(MANAGERS):
-            create_user(email=f"manager{n}@investinaalborg.example", name=f"Manager {n}",
-                        role="manager", password="rush-test-password-long")
+    app = app_with_managers(database_url)
     smtp = SMTPServer(free_port())
     smtp.start()
     settings = dict(CRM_INTAKE_QUEUE=1, CRM_PUBLIC_RATE_LIMIT="100000 per minute",
